@@ -1,0 +1,56 @@
+package io.cfrouter.app;
+
+import io.cfrouter.core.LoadBalancing;
+import io.cfrouter.nats.NatsServerAddress;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The whole router configuration, typed and checked. Built from Typesafe Config by {@link ConfigLoader}.
+ */
+public record RouterSettings(
+        String host,
+        int port,
+        int index,
+        int statusPort,
+        String statusUser,
+        String statusPass,
+        List<NatsServerAddress> nats,
+        String loggingFile,
+        String loggingLevel,
+        String loggingFormat,
+        String accessLogFile,
+        Duration dropletStaleThreshold,
+        Duration pruneStaleDropletsInterval,
+        Duration startResponseDelayInterval,
+        boolean suspendPruningIfNatsUnavailable,
+        Duration endpointTimeout,
+        Duration endpointDialTimeout,
+        Duration frontendIdleTimeout,
+        Duration drainWait,
+        Duration drainTimeout,
+        LoadBalancing balancingAlgorithm,
+        int maxConns,
+        int maxAttempts,
+        int maxRequestHeaderBytes,
+        String traceKey,
+        boolean secureCookies,
+        List<String> stickySessionCookieNames,
+        String healthcheckUserAgent) {
+
+    /** Copies the lists. */
+    public RouterSettings {
+        nats = List.copyOf(nats);
+        stickySessionCookieNames = List.copyOf(stickySessionCookieNames);
+    }
+
+    /**
+     * The threshold in force: {@code droplet_stale_threshold}, raised to {@code start_response_delay_interval}
+     * when that is longer (components must have had a chance to re-register).
+     */
+    public Duration effectiveStaleThreshold() {
+        return startResponseDelayInterval.compareTo(dropletStaleThreshold) > 0
+                ? startResponseDelayInterval : dropletStaleThreshold;
+    }
+}

@@ -1,0 +1,257 @@
+package io.cfrouter.nats;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import com.google.gson.Strictness;
+import com.google.gson.stream.JsonReader;
+import io.cfrouter.core.Endpoint;
+import io.cfrouter.core.LoadBalancing;
+import io.cfrouter.core.RouteKey;
+import io.cfrouter.core.RouteRegistration;
+
+import java.io.StringReader;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Decodes {@code router.register} and {@code router.unregister} payloads. A pure function: bytes in, a
+ * {@link RouteRegistration} or the reason it was refused out; it never throws.
+ */
+public final class RegistryMessageDecoder {
+
+    /** Messages larger than this are refused without parsing. */
+    public static final int MAX_MESSAGE_BYTES = 1 << 20;
+    /** At most this many uris per message. */
+    public static final int MAX_URIS = 10_000;
+
+    private RegistryMessageDecoder() {
+    }
+
+    /** The outcome of decoding one message: exactly one of the two is set. */
+    public record Result(RouteRegistration registration, String error) {
+
+        /** Whether the message was valid. */
+        public boolean isValid() {
+            return registration != null;
+        }
+    }
+
+    /**
+     * Decodes one message.
+     *
+     * @param payload the raw message body
+     * @param warnings told about ignored parts of a valid message (e.g. an unknown balancing value)
+     */
+    public static Result decode(byte[] payload, Consumer<String> warnings) {
+        try {
+            return new Result(parse(payload, warnings), null);
+        } catch (InvalidMessage e) {
+            return new Result(null, e.getMessage());
+        } catch (RuntimeException e) {
+            return new Result(null, "unreadable message: " + e);
+        }
+    }
+
+    private static RouteRegistration parse(byte[] payload, Consumer<String> warnings) {
+        if (payload == null || payload.length == 0) {
+            throw new InvalidMessage("empty message");
+        }
+        if (payload.length > MAX_MESSAGE_BYTES) {
+            throw new InvalidMessage("message of " + payload.length + " bytes (expected: at most "
+                    + MAX_MESSAGE_BYTES + ")");
+        }
+        String text;
+        try {
+            text = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(payload)).toString();
+        } catch (CharacterCodingException e) {
+            throw new InvalidMessage("invalid UTF-8");
+        }
+        JsonElement root;
+        try {
+            JsonReader reader = new JsonReader(new StringReader(text));
+            reader.setStrictness(Strictness.STRICT);
+            root = JsonParser.parseReader(reader);
+            if (reader.peek() != com.google.gson.stream.JsonToken.END_DOCUMENT) {
+                throw new InvalidMessage("trailing data after the JSON object");
+            }
+        } catch (JsonParseException | java.io.IOException | IllegalStateException e) {
+            throw new InvalidMessage("not JSON: " + rootCause(e));
+        } catch (StackOverflowError e) {
+            throw new InvalidMessage("JSON nested too deeply");
+        }
+        if (!root.isJsonObject()) {
+            throw new InvalidMessage("not a JSON object");
+        }
+        JsonObject o = root.getAsJsonObject();
+        String host = string(o, "host", true);
+        if (host.isEmpty()) {
+            throw new InvalidMessage("host: empty");
+        }
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        int port = port(o);
+        List<RouteKey> routes = uris(o);
+        Map<String, String> tags = tags(o);
+        String app = string(o, "app", false);
+        String instanceId = string(o, "private_instance_id", false);
+        String instanceIndex = string(o, "private_instance_index", false);
+        Duration stale = Duration.ofSeconds(staleSeconds(o));
+        String routeService = string(o, "route_service_url", false);
+        if (!routeService.isEmpty() && !routeService.startsWith("https://")) {
+            throw new InvalidMessage("route_service_url: " + routeService + " (expected: an https URL)");
+        }
+        LoadBalancing balancing = balancing(o, warnings);
+        return new RouteRegistration(
+                new Endpoint(host, port, app, instanceId, instanceIndex, tags, stale, balancing), routes);
+    }
+
+    private static String string(JsonObject o, String key, boolean required) {
+        JsonElement e = o.get(key);
+        if (e == null || e.isJsonNull()) {
+            if (required) {
+                throw new InvalidMessage(key + ": missing");
+            }
+            return "";
+        }
+        if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isString()) {
+            throw new InvalidMessage(key + ": " + abbreviate(e) + " (expected: a string)");
+        }
+        return e.getAsString();
+    }
+
+    private static int port(JsonObject o) {
+        JsonElement e = o.get("port");
+        if (e == null || e.isJsonNull()) {
+            throw new InvalidMessage("port: missing");
+        }
+        long port = integer(e, "port");
+        if (port < 1 || port > 65535) {
+            throw new InvalidMessage("port: " + port + " (expected: 1-65535)");
+        }
+        return (int) port;
+    }
+
+    private static long integer(JsonElement e, String key) {
+        if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isNumber()) {
+            throw new InvalidMessage(key + ": " + abbreviate(e) + " (expected: an integer)");
+        }
+        try {
+            return e.getAsBigDecimal().longValueExact();
+        } catch (ArithmeticException | NumberFormatException ex) {
+            throw new InvalidMessage(key + ": " + abbreviate(e) + " (expected: an integer)");
+        }
+    }
+
+    private static List<RouteKey> uris(JsonObject o) {
+        JsonElement e = o.get("uris");
+        if (e == null || e.isJsonNull()) {
+            throw new InvalidMessage("uris: missing");
+        }
+        if (!e.isJsonArray()) {
+            throw new InvalidMessage("uris: " + abbreviate(e) + " (expected: an array of strings)");
+        }
+        JsonArray array = e.getAsJsonArray();
+        if (array.isEmpty()) {
+            throw new InvalidMessage("uris: empty");
+        }
+        if (array.size() > MAX_URIS) {
+            throw new InvalidMessage("uris: " + array.size() + " entries (expected: at most " + MAX_URIS + ")");
+        }
+        List<RouteKey> routes = new ArrayList<>(array.size());
+        for (JsonElement uri : array) {
+            if (!uri.isJsonPrimitive() || !uri.getAsJsonPrimitive().isString()) {
+                throw new InvalidMessage("uris: " + abbreviate(uri) + " (expected: a string)");
+            }
+            try {
+                routes.add(RouteKey.parse(uri.getAsString()));
+            } catch (IllegalArgumentException ex) {
+                throw new InvalidMessage(ex.getMessage());
+            }
+        }
+        return routes;
+    }
+
+    private static Map<String, String> tags(JsonObject o) {
+        JsonElement e = o.get("tags");
+        if (e == null || e.isJsonNull()) {
+            return Map.of();
+        }
+        if (!e.isJsonObject()) {
+            throw new InvalidMessage("tags: " + abbreviate(e) + " (expected: an object of strings)");
+        }
+        Map<String, String> tags = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonElement> t : e.getAsJsonObject().entrySet()) {
+            JsonElement v = t.getValue();
+            if (v.isJsonNull()) {
+                continue;
+            }
+            if (!v.isJsonPrimitive()) {
+                throw new InvalidMessage("tags." + t.getKey() + ": " + abbreviate(v) + " (expected: a string)");
+            }
+            tags.put(t.getKey(), v.getAsString());
+        }
+        return tags;
+    }
+
+    private static long staleSeconds(JsonObject o) {
+        JsonElement e = o.get("stale_threshold_in_seconds");
+        if (e == null || e.isJsonNull()) {
+            return 0;
+        }
+        long seconds = integer(e, "stale_threshold_in_seconds");
+        if (seconds < 0) {
+            throw new InvalidMessage("stale_threshold_in_seconds: " + seconds + " (expected: >= 0)");
+        }
+        return Math.min(seconds, 100L * 365 * 24 * 3600);
+    }
+
+    private static LoadBalancing balancing(JsonObject o, Consumer<String> warnings) {
+        JsonElement options = o.get("options");
+        if (options == null || !options.isJsonObject()) {
+            return null;
+        }
+        JsonElement lb = options.getAsJsonObject().get("loadbalancing");
+        if (lb == null || lb.isJsonNull()) {
+            return null;
+        }
+        String name = lb.isJsonPrimitive() ? lb.getAsString() : abbreviate(lb);
+        return LoadBalancing.fromWireName(name).orElseGet(() -> {
+            warnings.accept("options.loadbalancing: " + name + " ignored (expected: round-robin or least-connection)");
+            return null;
+        });
+    }
+
+    private static String abbreviate(JsonElement e) {
+        String s = e.toString();
+        return s.length() > 40 ? s.substring(0, 40) + "..." : s;
+    }
+
+    private static String rootCause(Throwable t) {
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        String m = t.getMessage();
+        return m == null ? t.getClass().getSimpleName() : (m.length() > 120 ? m.substring(0, 120) + "..." : m);
+    }
+
+    private static final class InvalidMessage extends RuntimeException {
+        InvalidMessage(String message) {
+            super(message, null, false, false);
+        }
+    }
+}

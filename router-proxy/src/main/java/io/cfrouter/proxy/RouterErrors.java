@@ -1,0 +1,46 @@
+package io.cfrouter.proxy;
+
+import io.undertow.server.HttpServerExchange;
+import io.undertow.util.Headers;
+import io.undertow.util.HttpString;
+import io.undertow.util.StatusCodes;
+
+/** The responses the router makes itself (behaviour reference §3.2). */
+final class RouterErrors {
+
+    static final HttpString X_CF_ROUTER_ERROR = new HttpString("X-Cf-RouterError");
+    private static final HttpString X_CONTENT_TYPE_OPTIONS = new HttpString("X-Content-Type-Options");
+
+    private RouterErrors() {
+    }
+
+    static void unknownRoute(HttpServerExchange exchange, String host) {
+        exchange.getResponseHeaders().put(Headers.CACHE_CONTROL, "no-cache, no-store");
+        send(exchange, 404, "unknown_route", "Requested route ('" + host + "') does not exist.");
+    }
+
+    static void emptyHost(HttpServerExchange exchange) {
+        send(exchange, 400, "empty_host", "Request had empty Host header");
+    }
+
+    static void connectionLimit(HttpServerExchange exchange, String host) {
+        send(exchange, 503, "connection_limit_reached",
+                "Requested route ('" + host + "') has reached the connection limit.");
+    }
+
+    static void endpointFailure(HttpServerExchange exchange) {
+        send(exchange, 502, "endpoint_failure", "Registered endpoint failed to handle the request.");
+    }
+
+    static void send(HttpServerExchange exchange, int status, String error, String message) {
+        if (exchange.isResponseStarted()) {
+            exchange.endExchange();
+            return;
+        }
+        exchange.setStatusCode(status);
+        exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "text/plain; charset=utf-8");
+        exchange.getResponseHeaders().put(X_CONTENT_TYPE_OPTIONS, "nosniff");
+        exchange.getResponseHeaders().put(X_CF_ROUTER_ERROR, error);
+        exchange.getResponseSender().send(status + " " + StatusCodes.getReason(status) + ": " + message + "\n");
+    }
+}
