@@ -52,7 +52,7 @@ public final class Main {
         }
         RouterSettings settings;
         try {
-            settings = ConfigLoader.load(configFile);
+            settings = ConfigLoader.load(configFile, System.getenv()).settings();
         } catch (ConfigLoader.InvalidConfigException e) {
             e.problems().forEach(err::println);
             return EXIT_BAD_CONFIG;
