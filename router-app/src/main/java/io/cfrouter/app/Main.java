@@ -8,7 +8,6 @@ import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Properties;
-import java.util.concurrent.CountDownLatch;
 
 /** The command line: {@code java -jar router.jar [--config FILE]}. */
 public final class Main {
@@ -22,6 +21,7 @@ public final class Main {
 
     /** Runs the router until it is stopped. */
     public static void main(String[] args) {
+        Logging.routeOtherFrameworks();
         System.exit(run(args, System.out, System.err));
     }
 
@@ -50,35 +50,66 @@ public final class Main {
                 }
             }
         }
-        RouterSettings settings;
+        ConfigLoader.Loaded loaded;
         try {
-            settings = ConfigLoader.load(configFile, System.getenv()).settings();
+            loaded = ConfigLoader.load(configFile, System.getenv());
         } catch (ConfigLoader.InvalidConfigException e) {
             e.problems().forEach(err::println);
             return EXIT_BAD_CONFIG;
         }
-        System.setProperty("cfrouter.logging.level", settings.loggingLevel());
-        Logger logger = LogManager.getLogger(Main.class);
-        Router router = new Router(settings);
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            router.close();
-            stopped.countDown();
-        }, "cf-router-shutdown"));
+        RouterSettings settings = loaded.settings();
+        Logging.configure(settings.loggingLevel(), settings.loggingFormat(), settings.loggingFile());
         try {
-            router.start();
-        } catch (IOException | RuntimeException e) {
-            logger.fatal("cf-router could not start: {}", e.getMessage());
-            err.println("cf-router could not start: " + e.getMessage());
-            return EXIT_FAILURE;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return EXIT_FAILURE;
+            return serve(loaded, configFile, err);
+        } finally {
+            Logging.shutdown();
         }
-        try {
-            stopped.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+    }
+
+    /** Runs the router until a stop signal has drained it (§6). */
+    private static int serve(ConfigLoader.Loaded loaded, Path configFile, PrintStream err) {
+        Logger logger = LogManager.getLogger(Main.class);
+        Logging.warnIfJulNotRouted();
+        for (String key : loaded.unknownKeys()) {
+            logger.warn("Ignoring unknown configuration key {} in {}", key, configFile);
+        }
+        RouterSettings settings = loaded.settings();
+        StopSignals signals = StopSignals.install(Thread.currentThread(), () -> {
+            Logging.shutdown();
+            Runtime.getRuntime().halt(EXIT_FAILURE);
+        });
+        try (Router router = new Router(settings)) {
+            try {
+                router.start();
+                signals.started();
+            } catch (InterruptedException e) {
+                logger.info("Stopped during start-up");
+                return EXIT_OK;
+            } catch (Router.StartupException e) {
+                if (signals.stopRequested()) {
+                    return EXIT_OK;
+                }
+                logger.fatal("cf-router could not start: {}", e.getMessage());
+                if (!settings.loggingFile().isEmpty()) {
+                    err.println("cf-router could not start: " + e.getMessage());
+                }
+                return EXIT_FAILURE;
+            } catch (IOException | RuntimeException e) {
+                logger.fatal("cf-router could not start", e);
+                err.println("cf-router could not start: " + e);
+                return EXIT_FAILURE;
+            }
+            try {
+                signals.await();
+            } catch (InterruptedException e) {
+                // Only a signal interrupts this thread: carry on with the drain.
+                Thread.interrupted();
+            }
+            try {
+                router.drain();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         return EXIT_OK;
     }
@@ -90,9 +121,12 @@ public final class Main {
 
                 Runs cf-router, a Cloud Foundry-compatible HTTP router: routes arrive over NATS
                 (router.register / router.unregister) and HTTP traffic is proxied to them.
+                SIGTERM, SIGUSR1 or SIGINT drain it; a second signal stops it at once.
+                Exit codes: 0 stopped, 1 could not start, 2 bad configuration.
 
                 Options:
-                  -c, --config FILE   configuration: HOCON (.conf), JSON (.json); defaults when omitted
+                  -c, --config FILE   configuration: HOCON (.conf), JSON (.json) or YAML in the
+                                      gorouter.yml layout (.yml, .yaml); defaults when omitted
                   -h, --help          this text
                       --version       the version
                 """;

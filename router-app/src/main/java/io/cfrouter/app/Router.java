@@ -1,6 +1,7 @@
 package io.cfrouter.app;
 
 import io.cfrouter.core.Health;
+import io.cfrouter.core.RequestObserver;
 import io.cfrouter.core.Ticker;
 import io.cfrouter.nats.NatsAdapter;
 import io.cfrouter.nats.NatsSettings;
@@ -12,18 +13,26 @@ import io.cfrouter.status.StatusHandler;
 import io.cfrouter.status.StatusSettings;
 import io.undertow.Undertow;
 import io.undertow.UndertowOptions;
+import io.undertow.server.handlers.GracefulShutdownHandler;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
+import org.xnio.OptionMap;
+import org.xnio.Options;
+import org.xnio.Xnio;
+import org.xnio.XnioWorker;
 
 import java.io.IOException;
+import java.net.BindException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
 import java.net.SocketException;
+import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -36,12 +45,28 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The whole router, wired by hand in dependency order: registry, NATS, status server, pruning, proxy.
- * {@link #start()} follows the start-up order of the behaviour reference; {@link #close()} undoes it in
- * reverse.
+ * {@link #start()} follows the start-up order of the behaviour reference (§6); {@link #drain()} is the
+ * graceful half of stopping; {@link #close()} undoes {@link #start()} in reverse.
  */
 final class Router implements AutoCloseable {
 
     private static final Logger LOGGER = LogManager.getLogger();
+    /** Access-log lines that may wait for the disk before new ones are dropped. */
+    private static final int ACCESS_LOG_QUEUE = 64 * 1024;
+    /** How long a closing listener waits for idle keep-alive connections before cutting them. */
+    private static final int CLOSE_TIMEOUT_MILLIS = 1000;
+
+    /** A start-up failure the operator can fix (NATS unreachable, a port in use): one line, no stack trace. */
+    static final class StartupException extends IOException {
+        StartupException(String message, Throwable cause) {
+            super(message, cause);
+        }
+
+        @Override
+        public synchronized Throwable fillInStackTrace() {
+            return this;
+        }
+    }
 
     private final RouterSettings settings;
     private final Ticker ticker = Ticker.system();
@@ -57,7 +82,10 @@ final class Router implements AutoCloseable {
     private NatsAdapter nats;
     private Undertow statusServer;
     private Undertow proxyServer;
+    private XnioWorker proxyWorker;
+    private GracefulShutdownHandler proxyShutdown;
     private RouterHandler routerHandler;
+    private AccessLogWriter accessLog;
     private ScheduledExecutorService scheduler;
     private int proxyPort;
     private int statusPort;
@@ -73,14 +101,27 @@ final class Router implements AutoCloseable {
                 .loadBalancing(settings.balancingAlgorithm())
                 .maxConnsPerEndpoint(settings.maxConns())
                 .build();
+        registry.addListener(new RegistryEventLog());
     }
 
-    /** Starts everything; returns once the proxy listens and the router is healthy. */
+    /**
+     * Starts everything; returns once the proxy listens and the router is healthy.
+     *
+     * @throws StartupException when no NATS server answers or a port cannot be bound
+     * @throws InterruptedException when interrupted (a stop signal during start-up)
+     */
     void start() throws IOException, InterruptedException {
+        LOGGER.info("cf-router {} starting: NATS at {}", routerId, settings.nats());
         nats = new NatsAdapter(new NatsSettings(settings.nats(), routerId, routerIp,
                 settings.startResponseDelayInterval(), settings.effectiveStaleThreshold(),
                 settings.suspendPruningIfNatsUnavailable(), 3), registry, this::componentInfo);
-        nats.start();
+        try {
+            nats.start();
+        } catch (StartupException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new StartupException("nats: " + e.getMessage(), e);
+        }
 
         StatusHandler statusHandler = new StatusHandler(
                 new StatusSettings(settings.host(), settings.statusPort(), statusUser, statusPass),
@@ -89,10 +130,13 @@ final class Router implements AutoCloseable {
                 .addHttpListener(settings.statusPort(), settings.host())
                 .setIoThreads(1)
                 .setWorkerThreads(2)
+                .setServerOption(UndertowOptions.SHUTDOWN_TIMEOUT, CLOSE_TIMEOUT_MILLIS)
                 .setHandler(statusHandler)
                 .build();
-        statusServer.start();
+        listen(statusServer, "status.port", settings.statusPort());
         statusPort = boundPort(statusServer);
+        LOGGER.info("Status server on {}:{}; /health answers 503 until the proxy listens", settings.host(),
+                statusPort);
 
         scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "cf-router-pruner");
@@ -104,7 +148,7 @@ final class Router implements AutoCloseable {
 
         Duration delay = settings.startResponseDelayInterval();
         if (!delay.isZero()) {
-            LOGGER.info("Waiting {} for routes to be registered before listening", delay);
+            LOGGER.info("Waiting {} for routes to be registered before listening", human(delay));
             TimeUnit.MILLISECONDS.sleep(delay.toMillis());
         }
 
@@ -112,32 +156,95 @@ final class Router implements AutoCloseable {
                 settings.maxAttempts(), settings.endpointTimeout(), settings.endpointDialTimeout(),
                 settings.traceKey(), settings.secureCookies(), settings.stickySessionCookieNames(),
                 settings.maxRequestHeaderBytes());
+        if (!settings.accessLogFile().isEmpty()) {
+            accessLog = AccessLogWriter.open(Path.of(settings.accessLogFile()), ACCESS_LOG_QUEUE);
+        }
+        // WIRING POINT (proxy): hand requestObserver() to RouterHandler once its constructor takes a
+        // RequestObserver; until then the access log is opened but receives no requests.
         routerHandler = new RouterHandler(registry, proxySettings, health);
+        proxyShutdown = new GracefulShutdownHandler(routerHandler);
+        proxyWorker = newProxyWorker();
         proxyServer = Undertow.builder()
+                .setWorker(proxyWorker)
                 .addHttpListener(settings.port(), settings.host())
                 .setServerOption(UndertowOptions.MAX_HEADER_SIZE, settings.maxRequestHeaderBytes())
                 .setServerOption(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false)
                 .setServerOption(UndertowOptions.IDLE_TIMEOUT,
                         (int) Math.min(Integer.MAX_VALUE, settings.frontendIdleTimeout().toMillis()))
-                .setHandler(routerHandler)
+                .setHandler(proxyShutdown)
                 .build();
-        proxyServer.start();
+        listen(proxyServer, "port", settings.port());
         proxyPort = boundPort(proxyServer);
         health.set(Health.State.HEALTHY);
         LOGGER.info("cf-router {} listening: proxy on {}:{}, status on {}:{}, NATS at {}", routerId,
                 settings.host(), proxyPort, settings.host(), statusPort, settings.nats());
     }
 
+    /**
+     * Everything that is told about finished requests: the access log when configured. The proxy calls it
+     * on its I/O threads.
+     */
+    RequestObserver requestObserver() {
+        List<RequestObserver> observers = new ArrayList<>();
+        if (accessLog != null) {
+            observers.add(accessLog);
+        }
+        return observers.isEmpty() ? RequestObserver.none() : RequestObserver.all(observers);
+    }
+
+    /** Access-log lines dropped because the disk did not keep up (0 without an access log), for /varz. */
+    long accessLogDroppedLines() {
+        AccessLogWriter log = accessLog;
+        return log == null ? 0 : log.droppedLines();
+    }
+
     private void prune() {
         try {
             long start = System.nanoTime();
+            if (registry.isPruningSuspended()) {
+                LOGGER.debug("Prune sweep skipped: pruning is suspended while NATS is unavailable");
+                return;
+            }
             int pruned = registry.pruneStale(ticker.read());
+            long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
             if (pruned > 0) {
-                LOGGER.info("Pruned {} stale endpoints in {} ms", pruned,
-                        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+                LOGGER.info("Prune sweep: {} stale endpoints removed in {} ms; {} routes, {} endpoints left", pruned,
+                        millis, registry.routeCount(), registry.endpointCount());
+            } else {
+                LOGGER.debug("Prune sweep: nothing stale in {} ms; {} routes, {} endpoints", millis,
+                        registry.routeCount(), registry.endpointCount());
             }
         } catch (RuntimeException e) {
             LOGGER.error("Prune sweep failed; will try again", e);
+        }
+    }
+
+    /**
+     * The graceful half of stopping (§6): {@code /health} and the {@code User-Agent} check answer 503 at
+     * once; after {@code drain_wait} the proxy stops accepting connections; requests in flight get up to
+     * {@code drain_timeout} to finish. {@link #close()} does the rest.
+     */
+    void drain() throws InterruptedException {
+        health.set(Health.State.DRAINING);
+        Duration wait = settings.drainWait();
+        Duration timeout = settings.drainTimeout();
+        LOGGER.info("Draining: /health answers 503; the proxy stops accepting in {}, then requests in flight get "
+                + "up to {} to finish", human(wait), human(timeout));
+        if (!wait.isZero()) {
+            TimeUnit.MILLISECONDS.sleep(wait.toMillis());
+        }
+        if (proxyServer == null) {
+            return;
+        }
+        long start = System.nanoTime();
+        // New requests on kept-alive connections get 503; the listening socket closes, the worker stays.
+        proxyShutdown.shutdown();
+        proxyServer.stop();
+        if (proxyShutdown.awaitShutdown(timeout.toMillis())) {
+            LOGGER.info("Drained: requests in flight finished in {} ms",
+                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+        } else {
+            LOGGER.warn("drain_timeout ({}) passed with requests still in flight; closing them", human(timeout));
         }
     }
 
@@ -191,8 +298,19 @@ final class Router implements AutoCloseable {
         if (proxyServer != null) {
             proxyServer.stop();
         }
+        if (proxyWorker != null) {
+            proxyWorker.shutdownNow();
+            try {
+                proxyWorker.awaitTermination(CLOSE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         if (routerHandler != null) {
             routerHandler.close();
+        }
+        if (accessLog != null) {
+            accessLog.close();
         }
         if (scheduler != null) {
             scheduler.shutdownNow();
@@ -208,6 +326,45 @@ final class Router implements AutoCloseable {
             statusServer.stop();
         }
         LOGGER.info("cf-router {} stopped", routerId);
+    }
+
+    /** Starts {@code server}; a port that cannot be bound becomes one line naming {@code key}. */
+    private void listen(Undertow server, String key, int port) throws StartupException {
+        try {
+            server.start();
+        } catch (RuntimeException e) {
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof BindException) {
+                    throw new StartupException(key + ": cannot listen on " + settings.host() + ":" + port + ": "
+                            + t.getMessage(), e);
+                }
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * The proxy's I/O and worker threads, sized as {@link Undertow} sizes its own. Owned here rather than
+     * by the server so that stopping the listener during a drain leaves requests in flight running.
+     */
+    private static XnioWorker newProxyWorker() throws IOException {
+        int ioThreads = Math.max(Runtime.getRuntime().availableProcessors(), 2);
+        return Xnio.getInstance(Undertow.class.getClassLoader()).createWorker(OptionMap.builder()
+                .set(Options.WORKER_NAME, "cf-router-proxy")
+                .set(Options.WORKER_IO_THREADS, ioThreads)
+                .set(Options.CONNECTION_HIGH_WATER, 1_000_000)
+                .set(Options.CONNECTION_LOW_WATER, 1_000_000)
+                .set(Options.WORKER_TASK_CORE_THREADS, ioThreads * 8)
+                .set(Options.WORKER_TASK_MAX_THREADS, ioThreads * 8)
+                .set(Options.TCP_NODELAY, true)
+                .set(Options.CORK, true)
+                .getMap());
+    }
+
+    /** {@code 1500ms}, {@code 5s}: the way durations are written in the configuration. */
+    static String human(Duration d) {
+        long millis = d.toMillis();
+        return millis % 1000 == 0 ? millis / 1000 + "s" : millis + "ms";
     }
 
     private static int boundPort(Undertow server) {
