@@ -11,6 +11,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * Turns SIGTERM, SIGUSR1 and SIGINT into a stop request (§6: drain, then exit 0); a second one runs
  * {@code stopNow}. Replacing the JVM's own handlers means no shutdown hook races the drain.
+ *
+ * <p>{@code sun.misc.Signal} (module {@code jdk.unsupported}) is the only way Java offers to handle SIGUSR1;
+ * handlers run on a short-lived thread of their own, so they only count down and interrupt.
  */
 final class StopSignals {
 

@@ -296,4 +296,14 @@ class ConfigLoaderTest {
 
         assertThat(s.statusUser()).isEqualTo("file-user");
     }
+
+    @Test
+    void shouldAcceptTheShippedConfigurationsWithoutUnknownKeys() throws Exception {
+        for (String name : List.of("dev.conf", "gorouter.yml")) {
+            ConfigLoader.Loaded loaded = ConfigLoader.load(Path.of("..", "config", name), Map.of());
+
+            assertThat(loaded.unknownKeys()).as(name).isEmpty();
+            assertThat(loaded.settings().statusUser()).as(name).isEqualTo("admin");
+        }
+    }
 }
