@@ -112,6 +112,13 @@ final class Router implements AutoCloseable {
      */
     void start() throws IOException, InterruptedException {
         LOGGER.info("cf-router {} starting: NATS at {}", routerId, settings.nats());
+        if (!settings.accessLogFile().isEmpty()) {
+            try {
+                accessLog = AccessLogWriter.open(Path.of(settings.accessLogFile()), ACCESS_LOG_QUEUE);
+            } catch (IOException e) {
+                throw new StartupException("access_log.file: " + settings.accessLogFile() + ": " + e, e);
+            }
+        }
         nats = new NatsAdapter(new NatsSettings(settings.nats(), routerId, routerIp,
                 settings.startResponseDelayInterval(), settings.effectiveStaleThreshold(),
                 settings.suspendPruningIfNatsUnavailable(), 3), registry, this::componentInfo);
@@ -156,9 +163,6 @@ final class Router implements AutoCloseable {
                 settings.maxAttempts(), settings.endpointTimeout(), settings.endpointDialTimeout(),
                 settings.traceKey(), settings.secureCookies(), settings.stickySessionCookieNames(),
                 settings.maxRequestHeaderBytes());
-        if (!settings.accessLogFile().isEmpty()) {
-            accessLog = AccessLogWriter.open(Path.of(settings.accessLogFile()), ACCESS_LOG_QUEUE);
-        }
         // WIRING POINT (proxy): hand requestObserver() to RouterHandler once its constructor takes a
         // RequestObserver; until then the access log is opened but receives no requests.
         routerHandler = new RouterHandler(registry, proxySettings, health);
