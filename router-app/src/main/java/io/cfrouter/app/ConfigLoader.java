@@ -367,8 +367,8 @@ final class ConfigLoader {
             int before = problems.size();
             String v = string(path);
             if (problems.size() == before && !allowed.contains(v)) {
-                problems.add(path + ": " + v + " (expected: one of " + String.join(", ", allowed.stream().sorted().toList())
-                        + ")");
+                String choices = String.join(", ", allowed.stream().sorted().toList());
+                problems.add(path + ": " + v + " (expected: one of " + choices + ")");
             }
             return v;
         }

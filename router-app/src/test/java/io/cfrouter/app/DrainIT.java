@@ -79,14 +79,9 @@ class DrainIT {
 
     /** Starts the jar with the drain settings given, and waits until a route to the backend answers. */
     private RouterProcess startRouter(String drainSettings) throws Exception {
-        Path config = Files.writeString(dir.resolve("router.conf"), """
-                host = "127.0.0.1"
-                port = %d
-                status.port = %d
-                nats = [{ host = "127.0.0.1", port = %d }]
-                start_response_delay_interval = 0
-                %s
-                """.formatted(proxyPort, statusPort, nats.port(), drainSettings));
+        Path config = Files.writeString(dir.resolve("router.conf"),
+                RouterProcess.listeners(proxyPort, statusPort, nats.port())
+                        + "start_response_delay_interval = 0\n" + drainSettings + "\n");
         RouterProcess router = RouterProcess.start("--config", config.toString());
         Await.value(TIMEOUT, "/health to answer 200", () -> HttpExchange.get(statusPort, "localhost", "/health"),
                 r -> r.status() == 200);
@@ -155,7 +150,8 @@ class DrainIT {
 
             assertThat(router.awaitExit(TIMEOUT)).as(router.output()).isZero();
             assertThat(router.output()).contains("Received SIGUSR1");
-            assertThatThrownBy(this::healthStatus).as("the status server is gone").isInstanceOf(UncheckedIOException.class);
+            assertThatThrownBy(this::healthStatus).as("the status server is gone")
+                    .isInstanceOf(UncheckedIOException.class);
         }
     }
 
@@ -175,13 +171,8 @@ class DrainIT {
 
     @Test
     void shouldStopDuringTheStartDelayOnASignal() throws IOException {
-        Path config = Files.writeString(dir.resolve("router.conf"), """
-                host = "127.0.0.1"
-                port = %d
-                status.port = %d
-                nats = [{ host = "127.0.0.1", port = %d }]
-                start_response_delay_interval = 60s
-                """.formatted(proxyPort, statusPort, nats.port()));
+        Path config = Files.writeString(dir.resolve("router.conf"),
+                RouterProcess.listeners(proxyPort, statusPort, nats.port()) + "start_response_delay_interval = 60s\n");
         try (RouterProcess router = RouterProcess.start("--config", config.toString())) {
             Await.until(TIMEOUT, "/health to answer 503", () -> {
                 try {

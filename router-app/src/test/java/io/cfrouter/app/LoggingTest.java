@@ -76,7 +76,8 @@ class LoggingTest {
         new RegistryEventLog().onChange(registered());
 
         assertThat(lines(file)).singleElement().asString()
-                .matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z INFO  \\[.+] i\\.c\\.a\\.RegistryEventLog - "
+                .matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z "
+                        + "INFO  \\[.+] i\\.c\\.a\\.RegistryEventLog - "
                         + "Endpoint registered: app\\.example\\.com/api -> 10\\.0\\.0\\.7:61001 \\(app app-guid\\)");
     }
 

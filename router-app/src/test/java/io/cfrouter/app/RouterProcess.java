@@ -27,6 +27,16 @@ final class RouterProcess implements AutoCloseable {
         this.output = output;
     }
 
+    /** The HOCON lines every test config starts with: loopback listeners on the given ports, one NATS server. */
+    static String listeners(int proxyPort, int statusPort, int natsPort) {
+        return """
+                host = "127.0.0.1"
+                port = %d
+                status.port = %d
+                nats = [{ host = "127.0.0.1", port = %d }]
+                """.formatted(proxyPort, statusPort, natsPort);
+    }
+
     /** Runs {@code java -jar router.jar} with {@code args}. */
     static RouterProcess start(String... args) {
         if (!Files.isRegularFile(JAR)) {

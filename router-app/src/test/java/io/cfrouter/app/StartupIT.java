@@ -58,12 +58,7 @@ class StartupIT {
 
     @Test
     void shouldExitWith1AndSaySoWhenNoNatsServerAnswers() {
-        Path config = write("router.conf", """
-                host = "127.0.0.1"
-                port = %d
-                status.port = %d
-                nats = [{ host = "127.0.0.1", port = %d }]
-                """.formatted(FreePort.find(), FreePort.find(), FreePort.find()));
+        Path config = write("router.conf", RouterProcess.listeners(FreePort.find(), FreePort.find(), FreePort.find()));
 
         try (RouterProcess router = RouterProcess.start("--config", config.toString())) {
             assertThat(router.awaitExit(TIMEOUT)).as(router.output()).isEqualTo(1);
@@ -76,13 +71,9 @@ class StartupIT {
     void shouldExitWith1NamingTheKeyWhenThePortIsInUse() throws IOException {
         nats = NatsServerProcess.start();
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            Path config = write("router.conf", """
-                    host = "127.0.0.1"
-                    port = %d
-                    status.port = %d
-                    nats = [{ host = "127.0.0.1", port = %d }]
-                    start_response_delay_interval = 0
-                    """.formatted(taken.getLocalPort(), FreePort.find(), nats.port()));
+            Path config = write("router.conf",
+                    RouterProcess.listeners(taken.getLocalPort(), FreePort.find(), nats.port())
+                            + "start_response_delay_interval = 0\n");
 
             try (RouterProcess router = RouterProcess.start("--config", config.toString())) {
                 assertThat(router.awaitExit(TIMEOUT)).as(router.output()).isEqualTo(1);
@@ -98,13 +89,8 @@ class StartupIT {
         nats = NatsServerProcess.start();
         int proxyPort = FreePort.find();
         int statusPort = FreePort.find();
-        Path config = write("router.conf", """
-                host = "127.0.0.1"
-                port = %d
-                status.port = %d
-                nats = [{ host = "127.0.0.1", port = %d }]
-                start_response_delay_interval = 3s
-                """.formatted(proxyPort, statusPort, nats.port()));
+        Path config = write("router.conf", RouterProcess.listeners(proxyPort, statusPort, nats.port())
+                + "start_response_delay_interval = 3s\n");
 
         try (RouterProcess router = RouterProcess.start("--config", config.toString())) {
             HttpExchange.Response starting = Await.value(TIMEOUT, "the status server to answer",
@@ -174,7 +160,8 @@ class StartupIT {
             assertThat(router.awaitExit(TIMEOUT)).isZero();
             List<JsonObject> lines = router.output().lines().map(l -> JsonParser.parseString(l).getAsJsonObject())
                     .toList();
-            assertThat(lines).allSatisfy(l -> assertThat(l.keySet()).contains("timestamp", "level", "logger", "message"));
+            assertThat(lines).allSatisfy(l ->
+                    assertThat(l.keySet()).contains("timestamp", "level", "logger", "message"));
             assertThat(lines).anySatisfy(l -> {
                 assertThat(l.get("message").getAsString()).startsWith("Endpoint registered: yaml.example.com");
                 assertThat(l.get("route").getAsString()).isEqualTo("yaml.example.com");
@@ -184,6 +171,8 @@ class StartupIT {
                 assertThat(l.get("level").getAsString()).isEqualTo("WARN");
                 assertThat(l.get("message").getAsString()).contains("unknown configuration key logging.syslog");
             });
+            assertThat(router.output()).as("java.util.logging is routed into Log4j")
+                    .doesNotContain("java.util.logging was initialised");
             assertThat(lines).last().satisfies(l -> assertThat(l.get("message").getAsString()).endsWith(" stopped"));
         }
     }
