@@ -272,19 +272,21 @@ final class ConfigLoader {
 
     /** Reads typed values, collecting problems instead of stopping at the first. */
     private static final class Binder {
-        private static final List<String> SECTIONS = List.of("status", "logging", "access_log", "backends");
-
         private Config c;
         final List<String> problems = new ArrayList<>();
 
         Binder(Config config) {
             this.c = config;
-            // A section given as a scalar would fail every key below it: report the section once and
-            // read its keys from the defaults.
-            for (String section : SECTIONS) {
-                if (c.hasPath(section) && c.getValue(section).valueType() != ConfigValueType.OBJECT) {
+            // A section (status, logging, ...) given as a scalar would fail every key below it: report the
+            // section once and read its keys from the defaults.
+            // The defaults alone: defaultReference() would mix in system properties (user.*, java.*).
+            ConfigObject reference = ConfigFactory.defaultReferenceUnresolved()
+                    .resolve(ConfigResolveOptions.defaults().setUseSystemEnvironment(false)).root();
+            for (String section : reference.keySet()) {
+                if (reference.get(section).valueType() == ConfigValueType.OBJECT && c.hasPath(section)
+                        && c.getValue(section).valueType() != ConfigValueType.OBJECT) {
                     problems.add(section + ": " + shown(c.getValue(section)) + " (expected: an object)");
-                    c = c.withValue(section, ConfigFactory.defaultReference().getValue(section));
+                    c = c.withValue(section, reference.get(section));
                 }
             }
         }

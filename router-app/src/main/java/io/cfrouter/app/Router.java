@@ -88,11 +88,13 @@ final class Router implements AutoCloseable {
     private AccessLogWriter accessLog;
     private ScheduledExecutorService scheduler;
     private int proxyPort;
-    private int statusPort;
+    private volatile int statusPort;
 
     Router(RouterSettings settings) {
         this.settings = settings;
         this.routerId = settings.index() + "-" + uuid;
+        // vcap.component.announce goes out with the NATS subscriptions, before the status server is up.
+        this.statusPort = settings.statusPort();
         this.statusUser = settings.statusUser().isEmpty() ? randomToken() : settings.statusUser();
         this.statusPass = settings.statusPass().isEmpty() ? randomToken() : settings.statusPass();
         this.registry = RouteRegistry.builder()
@@ -115,6 +117,7 @@ final class Router implements AutoCloseable {
         if (!settings.accessLogFile().isEmpty()) {
             try {
                 accessLog = AccessLogWriter.open(Path.of(settings.accessLogFile()), ACCESS_LOG_QUEUE);
+                LOGGER.info("Access log: {}", settings.accessLogFile());
             } catch (IOException e) {
                 throw new StartupException("access_log.file: " + settings.accessLogFile() + ": " + e, e);
             }
