@@ -156,6 +156,24 @@ class DrainIT {
     }
 
     @Test
+    void shouldCloseRequestsStillInFlightAfterDrainTimeoutAndExit0() throws Exception {
+        try (RouterProcess router = startRouter("drain_wait = 0s\ndrain_timeout = 1s")) {
+            CompletableFuture<HttpExchange.Response> slow = slowRequest();
+
+            router.signal("TERM");
+
+            assertThat(router.awaitExit(TIMEOUT)).as(router.output()).isZero();
+            assertThat(router.output()).contains("drain_timeout (1s) passed with requests still in flight");
+            // Cut: the client sees its connection close, or a 502 if the backend side closed first.
+            HttpExchange.Response cut = slow.handle((response, failure) -> response)
+                    .get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+            if (cut != null) {
+                assertThat(cut.status()).isEqualTo(502);
+            }
+        }
+    }
+
+    @Test
     void shouldStopAtOnceOnASecondSignal() throws Exception {
         try (RouterProcess router = startRouter("drain_wait = 0s\ndrain_timeout = 60s")) {
             slowRequest();
