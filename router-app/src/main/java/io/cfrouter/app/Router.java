@@ -42,6 +42,7 @@ import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 
 /**
  * The whole router, wired by hand in dependency order: registry, NATS, status server, pruning, proxy.
@@ -55,6 +56,8 @@ final class Router implements AutoCloseable {
     private static final int ACCESS_LOG_QUEUE = 64 * 1024;
     /** How long a closing listener waits for idle keep-alive connections before cutting them. */
     private static final int CLOSE_TIMEOUT_MILLIS = 1000;
+    /** jnats names the servers it could not reach by URL, credentials included. */
+    private static final Pattern CREDENTIALS_IN_URL = Pattern.compile("([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\\s\\]]+@");
 
     /** A start-up failure the operator can fix (NATS unreachable, a port in use): one line, no stack trace. */
     static final class StartupException extends IOException {
@@ -130,7 +133,7 @@ final class Router implements AutoCloseable {
         } catch (StartupException e) {
             throw e;
         } catch (IOException e) {
-            throw new StartupException("nats: " + e.getMessage(), e);
+            throw new StartupException("nats: " + withoutCredentials(e.getMessage()), e);
         }
 
         StatusHandler statusHandler = new StatusHandler(
@@ -366,6 +369,11 @@ final class Router implements AutoCloseable {
                 .set(Options.TCP_NODELAY, true)
                 .set(Options.CORK, true)
                 .getMap());
+    }
+
+    /** {@code message} with the user and password of any {@code scheme://user:pass@host} masked. */
+    static String withoutCredentials(String message) {
+        return message == null ? "" : CREDENTIALS_IN_URL.matcher(message).replaceAll("$1***@");
     }
 
     /** {@code 1500ms}, {@code 5s}: the way durations are written in the configuration. */

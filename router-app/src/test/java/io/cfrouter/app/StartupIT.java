@@ -58,12 +58,19 @@ class StartupIT {
 
     @Test
     void shouldExitWith1AndSaySoWhenNoNatsServerAnswers() {
-        Path config = write("router.conf", RouterProcess.listeners(FreePort.find(), FreePort.find(), FreePort.find()));
+        Path config = write("router.conf", """
+                host = "127.0.0.1"
+                port = %d
+                status.port = %d
+                nats = [{ host = "127.0.0.1", port = %d, user = nats, pass = s3cret }]
+                """.formatted(FreePort.find(), FreePort.find(), FreePort.find()));
 
         try (RouterProcess router = RouterProcess.start("--config", config.toString())) {
             assertThat(router.awaitExit(TIMEOUT)).as(router.output()).isEqualTo(1);
             assertThat(router.output()).contains("cf-router could not start: nats: no NATS server answered at")
                     .doesNotContain("\tat ");
+            assertThat(router.output().lines().filter(l -> l.contains("could not start")))
+                    .as("the password stays out of the fatal line").noneMatch(l -> l.contains("s3cret"));
         }
     }
 
