@@ -174,6 +174,8 @@ final class Router implements AutoCloseable {
         routerHandler = new RouterHandler(registry, proxySettings, health);
         proxyShutdown = new GracefulShutdownHandler(routerHandler);
         proxyWorker = newProxyWorker();
+        // Thread counts live in newProxyWorker(): with an external worker, setIoThreads/setWorkerThreads
+        // on this builder have no effect.
         proxyServer = Undertow.builder()
                 .setWorker(proxyWorker)
                 .addHttpListener(settings.port(), settings.host())
