@@ -22,6 +22,7 @@ import io.nats.client.Connection;
 import io.nats.client.Dispatcher;
 import io.nats.client.Message;
 import io.nats.client.Nats;
+import io.nats.client.Options;
 import io.undertow.Undertow;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
@@ -252,7 +253,7 @@ class EmbeddingExamplesIT {
 
         RouteAnnouncer(String natsUrl, String host, int port, String uri)
                 throws IOException, InterruptedException {
-            nats = Nats.connect(natsUrl);
+            nats = Nats.connect(new Options.Builder().server(natsUrl).maxReconnects(-1).build()); // never give up
             message = ("{\"host\":\"" + host + "\",\"port\":" + port + ",\"uris\":[\"" + uri + "\"]}")
                     .getBytes(StandardCharsets.UTF_8);
 
