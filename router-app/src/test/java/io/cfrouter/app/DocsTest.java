@@ -62,6 +62,7 @@ class DocsTest {
     private static final Pattern REPO_PATH =
             Pattern.compile("(?<![\\w/.-])((?:scripts|config)/[\\w./-]*\\w)");
     private static final Pattern LAUNCHER = Pattern.compile("router\\.jar((?:\\s+\\S+)*)");
+    private static final Pattern DOTTED_KEY = Pattern.compile("`([a-z][a-z0-9_]*(?:\\.[a-z][a-z0-9_]*)+)`");
     private static final Pattern OPTION = Pattern.compile("^--?[a-z][\\w-]*$");
 
     // ---- the checks, on the repository's documents ---------------------------------------------------
@@ -84,6 +85,11 @@ class DocsTest {
     @Test
     void shouldParseEveryJsonExampleAndDecodeEveryRegistrationMessage() {
         assertThat(problems(DocsTest::jsonProblems)).isEmpty();
+    }
+
+    @Test
+    void shouldNameOnlyDottedConfigurationKeysThatReferenceConfDefines() {
+        assertThat(problems(DocsTest::dottedKeyProblems)).isEmpty();
     }
 
     @Test
@@ -228,6 +234,13 @@ class DocsTest {
     }
 
     @Test
+    void shouldReportADottedKeyThatReferenceConfLacks() {
+        Doc doc = Doc.of("docs/x.md", "Set `backends.max_conns` and `backends.max_conn`; see `nats.connected` in /varz.\n");
+
+        assertThat(dottedKeyProblems(doc)).singleElement().asString().contains("`backends.max_conn`");
+    }
+
+    @Test
     void shouldReportADependencyOnAModuleThatDoesNotExist() {
         Doc doc = Doc.of("docs/x.md", """
                 ```xml
@@ -358,6 +371,30 @@ class DocsTest {
                     problems.add(where + ": the router would drop this registration: " + result.error());
                 }
                 warnings.forEach(w -> problems.add(where + ": the router would warn: " + w));
+            }
+        }
+        return problems;
+    }
+
+    /**
+     * A key in backticks whose first part is a section of reference.conf ({@code status}, {@code backends},
+     * ...) must be a key of that section. Other backticked names may be /varz fields or headers.
+     */
+    static List<String> dottedKeyProblems(Doc doc) {
+        List<String> problems = new ArrayList<>();
+        Config reference = reference();
+        List<String> lines = doc.lines();
+        for (int i = 0; i < lines.size(); i++) {
+            if (doc.insideBlock(i)) {
+                continue;
+            }
+            Matcher m = DOTTED_KEY.matcher(lines.get(i));
+            while (m.find()) {
+                String key = m.group(1);
+                ConfigValue section = reference.root().get(key.substring(0, key.indexOf('.')));
+                if (section instanceof ConfigObject && !reference.hasPathOrNull(key)) {
+                    problems.add(doc.name() + ":" + (i + 1) + ": `" + key + "` is not a key of reference.conf");
+                }
             }
         }
         return problems;
