@@ -1,5 +1,6 @@
 package io.cfrouter.app;
 
+import com.google.gson.Gson;
 import com.google.gson.JsonParser;
 import com.typesafe.config.ConfigFactory;
 import io.cfrouter.core.Endpoint;
@@ -254,7 +255,7 @@ class EmbeddingExamplesIT {
         RouteAnnouncer(String natsUrl, String host, int port, String uri)
                 throws IOException, InterruptedException {
             nats = Nats.connect(new Options.Builder().server(natsUrl).maxReconnects(-1).build()); // never give up
-            message = ("{\"host\":\"" + host + "\",\"port\":" + port + ",\"uris\":[\"" + uri + "\"]}")
+            message = new Gson().toJson(Map.of("host", host, "port", port, "uris", List.of(uri)))
                     .getBytes(StandardCharsets.UTF_8);
 
             // A router starting up: register at once, without waiting for the next tick.
