@@ -89,7 +89,10 @@ class DocsTest {
 
     @Test
     void shouldNameOnlyDottedConfigurationKeysThatReferenceConfDefines() {
-        assertThat(problems(DocsTest::dottedKeyProblems)).isEmpty();
+        // configuration.md names gorouter.yml keys the router ignores, on purpose; its own test keeps it
+        // in step with reference.conf.
+        assertThat(problems(doc -> doc.name().equals("docs/configuration.md") ? List.of() : dottedKeyProblems(doc)))
+                .isEmpty();
     }
 
     @Test
@@ -644,7 +647,8 @@ class DocsTest {
     }
 
     private static Config reference() {
-        return ConfigFactory.parseFile(ROOT.resolve("router-app/src/main/resources/reference.conf").toFile());
+        return ConfigFactory.parseFile(ROOT.resolve("router-app/src/main/resources/reference.conf").toFile())
+                .resolve();
     }
 
     /** The directory holding the root pom.xml (the one that lists the modules), found from the working one. */
