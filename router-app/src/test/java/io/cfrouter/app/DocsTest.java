@@ -287,7 +287,7 @@ class DocsTest {
             }
             if (!region.equals(block.text())) {
                 problems.add(where + ": differs from its source region; copy it again from "
-                        + open.group(1) + ".java");
+                        + open.group(1) + ".java:\n" + region);
             }
         }
         return problems;
