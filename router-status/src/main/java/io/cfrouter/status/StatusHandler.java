@@ -12,10 +12,7 @@ import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.Headers;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,10 +20,22 @@ import java.util.Objects;
 import java.util.function.Supplier;
 
 /**
- * The status pages as one Undertow {@link HttpHandler}: {@code /health}, {@code /healthz}, and, behind
- * basic auth, {@code /varz} and {@code /routes}. Any other path is 404.
+ * The status pages as one Undertow {@link HttpHandler}, for embedding in a server of one's own
+ * ({@link StatusServer} is the ready-made one):
+ * <ul>
+ *   <li>{@code /health}: {@code 200 ok\n} while {@link Health#isHealthy()}, else {@code 503} (starting or
+ *       draining);</li>
+ *   <li>{@code /healthz}: always {@code 200 ok} (deprecated; kept for old monitors);</li>
+ *   <li>{@code /varz} and {@code /routes}, behind basic auth: the statistics document and the routing
+ *       table as JSON; a missing or wrong credential gets {@code 401} with {@code WWW-Authenticate};</li>
+ *   <li>anything else: {@code 404}.</li>
+ * </ul>
+ * Thread-safe. {@code /varz} and {@code /routes} are built on a worker thread, never an I/O thread.
  */
 public final class StatusHandler implements HttpHandler {
+
+    /** The realm announced in {@code WWW-Authenticate}. */
+    public static final String REALM = "cf-router";
 
     private static final Gson GSON = new GsonBuilder().disableHtmlEscaping().create();
 
@@ -34,65 +43,69 @@ public final class StatusHandler implements HttpHandler {
     private final RouteRegistry registry;
     private final Ticker ticker;
     private final Supplier<Map<String, Object>> varz;
-    private final byte[] expectedAuthorization;
+    private final BasicAuth auth;
 
     /**
-     * @param settings credentials
-     * @param health the router's health
+     * @param settings the credentials ({@code user} and {@code pass} are taken as they are; generate
+     *                 missing ones first with {@link StatusSettings#withGeneratedCredentials()})
+     * @param health the router's health, for {@code /health}
      * @param registry the routing table, for {@code /routes}
      * @param ticker the registry's time source, for route TTLs
-     * @param varz the {@code /varz} document, built afresh per request
+     * @param varz the {@code /varz} document, built afresh for each request on a worker thread
      */
     public StatusHandler(StatusSettings settings, Health health, RouteRegistry registry, Ticker ticker,
                          Supplier<Map<String, Object>> varz) {
+        Objects.requireNonNull(settings, "settings");
         this.health = Objects.requireNonNull(health, "health");
         this.registry = Objects.requireNonNull(registry, "registry");
         this.ticker = Objects.requireNonNull(ticker, "ticker");
         this.varz = Objects.requireNonNull(varz, "varz");
-        String credentials = settings.user() + ":" + settings.pass();
-        this.expectedAuthorization = ("Basic " + Base64.getEncoder()
-                .encodeToString(credentials.getBytes(StandardCharsets.UTF_8))).getBytes(StandardCharsets.UTF_8);
+        this.auth = new BasicAuth(settings.user(), settings.pass());
     }
 
     @Override
     public void handleRequest(HttpServerExchange exchange) {
         switch (exchange.getRequestPath()) {
             case "/health" -> {
-                text(exchange);
+                noStore(exchange);
                 if (health.isHealthy()) {
-                    exchange.getResponseSender().send("ok\n");
+                    text(exchange, 200, "ok\n");
                 } else {
-                    exchange.setStatusCode(503);
-                    exchange.getResponseSender().send("503 Service Unavailable\n");
+                    text(exchange, 503, "503 Service Unavailable\n");
                 }
             }
             case "/healthz" -> {
-                text(exchange);
-                exchange.getResponseSender().send("ok");
+                noStore(exchange);
+                text(exchange, 200, "ok");
             }
-            case "/varz" -> {
-                if (authorized(exchange)) {
-                    json(exchange, varz.get());
-                }
-            }
-            case "/routes" -> {
-                if (authorized(exchange)) {
-                    json(exchange, routes());
-                }
-            }
-            default -> {
-                exchange.setStatusCode(404);
-                text(exchange);
-                exchange.getResponseSender().send("404 Not Found\n");
-            }
+            case "/varz" -> authorizedJson(exchange, varz::get);
+            case "/routes" -> authorizedJson(exchange, this::routes);
+            default -> text(exchange, 404, "404 Not Found\n");
         }
     }
 
+    private void authorizedJson(HttpServerExchange exchange, Supplier<Object> body) {
+        if (exchange.isInIoThread()) {
+            // Building the document reads /proc and walks the whole routing table: not for an I/O thread.
+            exchange.dispatch(this);
+            return;
+        }
+        if (!auth.accepts(exchange.getRequestHeaders().getFirst(Headers.AUTHORIZATION))) {
+            exchange.getResponseHeaders().put(Headers.WWW_AUTHENTICATE, "Basic realm=\"" + REALM + "\"");
+            text(exchange, 401, "401 Unauthorized\n");
+            return;
+        }
+        noStore(exchange);
+        exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/json");
+        exchange.getResponseSender().send(GSON.toJson(body.get()));
+    }
+
     private Map<String, List<Map<String, Object>>> routes() {
+        Map<RouteKey, List<RouteEndpoint>> snapshot = registry.snapshot();
         long now = ticker.read();
         Map<String, List<Map<String, Object>>> out = new LinkedHashMap<>();
-        for (Map.Entry<RouteKey, List<RouteEndpoint>> route : registry.snapshot().entrySet()) {
-            List<Map<String, Object>> endpoints = new ArrayList<>();
+        for (Map.Entry<RouteKey, List<RouteEndpoint>> route : snapshot.entrySet()) {
+            List<Map<String, Object>> endpoints = new ArrayList<>(route.getValue().size());
             for (RouteEndpoint re : route.getValue()) {
                 Endpoint e = re.endpoint();
                 Map<String, Object> m = new LinkedHashMap<>();
@@ -109,25 +122,13 @@ public final class StatusHandler implements HttpHandler {
         return out;
     }
 
-    private boolean authorized(HttpServerExchange exchange) {
-        String given = exchange.getRequestHeaders().getFirst(Headers.AUTHORIZATION);
-        byte[] givenBytes = given == null ? new byte[0] : given.getBytes(StandardCharsets.UTF_8);
-        if (MessageDigest.isEqual(givenBytes, expectedAuthorization)) {
-            return true;
-        }
-        exchange.setStatusCode(401);
-        exchange.getResponseHeaders().put(Headers.WWW_AUTHENTICATE, "Basic realm=\"cf-router\"");
-        text(exchange);
-        exchange.getResponseSender().send("401 Unauthorized\n");
-        return false;
+    private static void noStore(HttpServerExchange exchange) {
+        exchange.getResponseHeaders().put(Headers.CACHE_CONTROL, "no-store");
     }
 
-    private static void text(HttpServerExchange exchange) {
+    private static void text(HttpServerExchange exchange, int status, String body) {
+        exchange.setStatusCode(status);
         exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "text/plain; charset=utf-8");
-    }
-
-    private static void json(HttpServerExchange exchange, Object body) {
-        exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/json");
-        exchange.getResponseSender().send(GSON.toJson(body));
+        exchange.getResponseSender().send(body);
     }
 }
