@@ -22,16 +22,17 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@value #TICK_SECONDS}-second steps when a request or a reader notices the time has come, so there is
  * no background thread. {@link #snapshot()} may be called from any thread.
  *
- * <p>Memory is bounded: at most {@value #DEFAULT_MAX_COMPONENTS} component tags get their own figures
- * (later ones are counted only in the totals) and at most {@value #DEFAULT_MAX_APPS} applications are
- * tracked per minute for the top ten.
+ * <p>Memory is bounded: by default at most {@value #DEFAULT_MAX_COMPONENTS} component tags get their own
+ * figures (later ones are counted only in the totals) and at most {@value #DEFAULT_MAX_APPS} applications
+ * are tracked per minute for the top ten (about 100 bytes each). Latency histograms take about 24 KiB
+ * each: three per group (totals and each component) plus two per group for each thread that records.
  */
 public final class RouterStatistics implements RequestObserver {
 
     /** The step in which rates and windows advance. */
     public static final int TICK_SECONDS = 5;
     /** Default cap on component tags with their own figures. */
-    public static final int DEFAULT_MAX_COMPONENTS = 64;
+    public static final int DEFAULT_MAX_COMPONENTS = 32;
     /** Default cap on applications tracked per minute for {@code top10_app_requests}. */
     public static final int DEFAULT_MAX_APPS = 10_000;
 

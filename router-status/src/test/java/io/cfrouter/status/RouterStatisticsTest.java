@@ -88,6 +88,16 @@ class RouterStatisticsTest {
     }
 
     @Test
+    void shouldKeepTheLatenciesOfAThreadThatHasEnded() throws InterruptedException {
+        Thread worker = new Thread(() -> stats.onRequest(proxied(200, Duration.ofMillis(700), "app", "web")));
+        worker.start();
+        worker.join();
+        stats.onRequest(proxied(200, Duration.ofMillis(700), "app", "web"));
+        assertThat((double) latency(stats.snapshot()).get("50")).isCloseTo(0.7, within(0.01));
+        assertThat(stats.snapshot()).containsEntry("requests", 2L);
+    }
+
+    @Test
     void shouldMoveTheRatesWithTrafficOverTime() {
         for (int second = 0; second < 600; second++) {
             for (int i = 0; i < 20; i++) {
