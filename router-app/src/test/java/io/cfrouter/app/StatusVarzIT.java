@@ -1,0 +1,140 @@
+package io.cfrouter.app;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import com.typesafe.config.ConfigFactory;
+import io.cfrouter.testsupport.Await;
+import io.cfrouter.testsupport.FreePort;
+import io.cfrouter.testsupport.HttpExchange;
+import io.cfrouter.testsupport.NatsServerProcess;
+import io.nats.client.Connection;
+import io.nats.client.Message;
+import io.nats.client.Nats;
+import io.undertow.Undertow;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Base64;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The status server of the whole router: credentials generated at start-up and learnt over NATS, and
+ * real requests through the proxy showing up in /varz.
+ */
+class StatusVarzIT {
+
+    private static final int REQUESTS = 50;
+
+    private NatsServerProcess nats;
+    private Undertow backend;
+    private int backendPort;
+    private Router router;
+    private Connection client;
+
+    @BeforeEach
+    void start() throws Exception {
+        nats = NatsServerProcess.start();
+        backend = Undertow.builder()
+                .addHttpListener(0, "127.0.0.1")
+                .setHandler(exchange -> {
+                    if (exchange.getRequestPath().equals("/missing")) {
+                        exchange.setStatusCode(404);
+                    }
+                    exchange.getResponseSender().send("hello");
+                })
+                .build();
+        backend.start();
+        backendPort = ((InetSocketAddress) backend.getListenerInfo().get(0).getAddress()).getPort();
+
+        RouterSettings settings = ConfigLoader.bind(ConfigFactory.parseString("""
+                host = "127.0.0.1"
+                port = %d
+                status { port = %d, user = "", pass = "" }
+                nats = [{ host = "127.0.0.1", port = %d }]
+                start_response_delay_interval = 0s
+                """.formatted(FreePort.find(), FreePort.find(), nats.port()))
+                .withFallback(ConfigFactory.defaultReference()).resolve());
+        router = new Router(settings);
+        router.start();
+        client = Nats.connect(nats.url());
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (client != null) {
+            client.close();
+        }
+        if (router != null) {
+            router.close();
+        }
+        if (backend != null) {
+            backend.stop();
+        }
+        if (nats != null) {
+            nats.close();
+        }
+    }
+
+    @Test
+    void shouldCountRealRequestsInVarzBehindCredentialsLearntOverNats() throws Exception {
+        Message discovered = client.request("vcap.component.discover", new byte[0], Duration.ofSeconds(5));
+        assertThat(discovered).as("an answer to vcap.component.discover").isNotNull();
+        JsonObject component = JsonParser.parseString(
+                new String(discovered.getData(), StandardCharsets.UTF_8)).getAsJsonObject();
+        assertThat(component.get("host").getAsString()).endsWith(":" + router.statusPort());
+        JsonArray credentials = component.getAsJsonArray("credentials");
+        String auth = "Authorization: Basic " + Base64.getEncoder().encodeToString(
+                (credentials.get(0).getAsString() + ":" + credentials.get(1).getAsString())
+                        .getBytes(StandardCharsets.UTF_8));
+        assertThat(HttpExchange.get(router.statusPort(), "localhost", "/varz").status()).isEqualTo(401);
+        assertThat(HttpExchange.get(router.statusPort(), "localhost", "/health").status()).isEqualTo(200);
+
+        client.publish("router.register", """
+                {"host":"127.0.0.1","port":%d,"uris":["counted.example.com"],"app":"counted-app",
+                 "private_instance_id":"instance-1","tags":{"component":"web"}}"""
+                .formatted(backendPort).getBytes(StandardCharsets.UTF_8));
+        Await.until(Duration.ofSeconds(10), "the route to answer",
+                () -> HttpExchange.get(router.proxyPort(), "counted.example.com", "/").status() == 200);
+        JsonObject before = varz(auth);
+
+        for (int i = 0; i < REQUESTS; i++) {
+            String path = i % 5 == 0 ? "/missing" : "/ok";
+            HttpExchange.get(router.proxyPort(), "counted.example.com", path);
+        }
+        HttpExchange.get(router.proxyPort(), "nowhere.example.com", "/");
+
+        JsonObject after = Await.value(Duration.ofSeconds(10), "the requests to be counted",
+                () -> varz(auth), v -> v.get("requests").getAsLong() >= before.get("requests").getAsLong() + REQUESTS + 1);
+        assertThat(after.get("requests").getAsLong() - before.get("requests").getAsLong()).isEqualTo(REQUESTS + 1);
+        assertThat(delta(before, after, "responses_2xx")).isEqualTo(REQUESTS * 4 / 5);
+        assertThat(delta(before, after, "responses_4xx")).isEqualTo(REQUESTS / 5 + 1);
+        assertThat(delta(before, after, "bad_requests")).isEqualTo(1);
+        assertThat(after.getAsJsonObject("latency").get("99").getAsDouble()).isPositive();
+        JsonObject web = after.getAsJsonObject("tags").getAsJsonObject("component").getAsJsonObject("web");
+        assertThat(web.get("requests").getAsLong()).isGreaterThanOrEqualTo(REQUESTS);
+        JsonObject top = after.getAsJsonArray("top10_app_requests").get(0).getAsJsonObject();
+        assertThat(top.get("application_id").getAsString()).isEqualTo("counted-app");
+        assertThat(top.get("rpm").getAsLong()).isGreaterThanOrEqualTo(REQUESTS);
+        assertThat(after.get("urls").getAsInt()).isEqualTo(1);
+        assertThat(after.get("droplets").getAsInt()).isEqualTo(1);
+        assertThat(after.getAsJsonObject("nats").get("connected").getAsBoolean()).isTrue();
+        assertThat(after.get("mem").getAsLong()).isPositive();
+        assertThat(after.get("credentials")).isEqualTo(credentials);
+    }
+
+    private static long delta(JsonObject before, JsonObject after, String key) {
+        return after.get(key).getAsLong() - before.get(key).getAsLong();
+    }
+
+    private JsonObject varz(String auth) {
+        HttpExchange.Response response = HttpExchange.get(router.statusPort(), "localhost", "/varz", auth);
+        assertThat(response.status()).isEqualTo(200);
+        return JsonParser.parseString(response.bodyText()).getAsJsonObject();
+    }
+}
