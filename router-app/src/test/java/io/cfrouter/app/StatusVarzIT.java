@@ -20,6 +20,9 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -34,7 +37,7 @@ class StatusVarzIT {
     private NatsServerProcess nats;
     private Undertow backend;
     private int backendPort;
-    private Router router;
+    private volatile Router router;
     private Connection client;
 
     @BeforeEach
@@ -51,18 +54,20 @@ class StatusVarzIT {
                 .build();
         backend.start();
         backendPort = ((InetSocketAddress) backend.getListenerInfo().get(0).getAddress()).getPort();
+        client = Nats.connect(nats.url());
+    }
 
+    private Router router(String startResponseDelay) throws ConfigLoader.InvalidConfigException {
         RouterSettings settings = ConfigLoader.bind(ConfigFactory.parseString("""
                 host = "127.0.0.1"
                 port = %d
                 status { port = %d, user = "", pass = "" }
                 nats = [{ host = "127.0.0.1", port = %d }]
-                start_response_delay_interval = 0s
-                """.formatted(FreePort.find(), FreePort.find(), nats.port()))
+                start_response_delay_interval = %s
+                """.formatted(FreePort.find(), FreePort.find(), nats.port(), startResponseDelay))
                 .withFallback(ConfigFactory.defaultReference()).resolve());
         router = new Router(settings);
-        router.start();
-        client = Nats.connect(nats.url());
+        return router;
     }
 
     @AfterEach
@@ -82,7 +87,25 @@ class StatusVarzIT {
     }
 
     @Test
+    void shouldAnswerHealthWith503DuringTheStartUpDelay() throws Exception {
+        Router starting = router("2s");
+        CompletableFuture<Void> started = CompletableFuture.runAsync(() -> {
+            try {
+                starting.start();
+            } catch (Exception e) {
+                throw new CompletionException(e);
+            }
+        });
+        Await.until(Duration.ofSeconds(10), "the status server to listen", () -> starting.statusPort() > 0);
+        assertThat(started).isNotDone();
+        assertThat(HttpExchange.get(starting.statusPort(), "localhost", "/health").status()).isEqualTo(503);
+        started.get(10, TimeUnit.SECONDS);
+        assertThat(HttpExchange.get(starting.statusPort(), "localhost", "/health").status()).isEqualTo(200);
+    }
+
+    @Test
     void shouldCountRealRequestsInVarzBehindCredentialsLearntOverNats() throws Exception {
+        router("0s").start();
         Message discovered = client.request("vcap.component.discover", new byte[0], Duration.ofSeconds(5));
         assertThat(discovered).as("an answer to vcap.component.discover").isNotNull();
         JsonObject component = JsonParser.parseString(
