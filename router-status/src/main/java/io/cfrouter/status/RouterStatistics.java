@@ -22,6 +22,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@value #TICK_SECONDS}-second steps when a request or a reader notices the time has come, so there is
  * no background thread. {@link #snapshot()} may be called from any thread.
  *
+ * <p>Each recording thread gets its own counters and latency recorder (see the memory note below), so
+ * record from long-lived threads such as Undertow's I/O threads, not from a fresh thread per request.
+ *
  * <p>Memory is bounded: by default at most {@value #DEFAULT_MAX_COMPONENTS} component tags get their own
  * figures (later ones are counted only in the totals) and at most {@value #DEFAULT_MAX_APPS} applications
  * are tracked per minute for the top ten (about 100 bytes each). Latency histograms take about 24 KiB
@@ -87,13 +90,14 @@ public final class RouterStatistics implements RequestObserver {
             tickIfDue(now, false);
         }
         int status = record.status();
-        boolean routerAnswered = !record.routerError().isEmpty();
+        String routerError = record.routerError();
+        boolean routerAnswered = routerError != null && !routerError.isEmpty();
         boolean badRequest = routerAnswered && status >= 400 && status < 500;
         boolean badGateway = routerAnswered && status == 502;
         long duration = record.durationNanos();
         total.record(status, duration, badRequest, badGateway);
         String component = record.component();
-        if (!component.isEmpty()) {
+        if (component != null && !component.isEmpty()) {
             TrafficFigures figures = components.get(component);
             if (figures == null) {
                 figures = newComponent(component);
@@ -103,7 +107,7 @@ public final class RouterStatistics implements RequestObserver {
             }
         }
         String appId = record.appId();
-        if (!appId.isEmpty()) {
+        if (appId != null && !appId.isEmpty()) {
             apps.record(appId);
         }
     }
