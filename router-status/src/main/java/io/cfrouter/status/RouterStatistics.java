@@ -130,7 +130,8 @@ public final class RouterStatistics implements RequestObserver {
     /**
      * The traffic part of {@code /varz}, read now: {@code requests}, {@code rate}, {@code requests_per_sec},
      * {@code responses_2xx} ... {@code _xxx}, {@code bad_requests}, {@code bad_gateways}, {@code latency}
-     * (seconds, over the last one to two minutes), {@code tags} and {@code top10_app_requests}. A fresh,
+     * (seconds, over the last one to two minutes, or since the previous call when calls are further apart),
+     * {@code tags} and {@code top10_app_requests}. A fresh,
      * mutable map the caller may extend.
      */
     public Map<String, Object> snapshot() {

@@ -46,6 +46,8 @@ final class TrafficFigures {
     private final RateMeter rate;
     private long requestsAtLastTick;
     private final Histogram interval = newHistogram();
+    private final Histogram fresh = newHistogram();
+    private long pendingRotations;
     private Histogram thisMinute = newHistogram();
     private Histogram lastMinute = newHistogram();
     private final Histogram report = newHistogram();
@@ -77,27 +79,21 @@ final class TrafficFigures {
     }
 
     /**
-     * Closes {@code intervals} tick intervals (the requests counted since the last tick are spread over
-     * them) and, when {@code minuteRotations} is above zero, starts a new latency minute.
+     * Closes {@code intervals} tick intervals (the requests counted since the last tick fall in the first)
+     * and notes {@code minuteRotations} new latency minutes. Cheap enough for a request thread: the
+     * histograms are only read and rotated by {@link #toMap()}.
      */
     void tick(long intervals, long minuteRotations) {
         long total = sum(REQUESTS);
         rate.tick(total - requestsAtLastTick, intervals);
         requestsAtLastTick = total;
-        foldLatency();
-        if (minuteRotations > 0) {
-            Histogram recycled = lastMinute;
-            recycled.reset();
-            lastMinute = minuteRotations == 1 ? thisMinute : recycled;
-            if (minuteRotations > 1) {
-                thisMinute.reset();
-            } else {
-                thisMinute = recycled;
-            }
-        }
+        pendingRotations += minuteRotations;
     }
 
-    /** The {@code /varz} figures: counters, rates, and latency percentiles over the last one to two minutes. */
+    /**
+     * The {@code /varz} figures: counters, rates, and latency percentiles over the last one to two minutes
+     * (or, when {@code /varz} is read less often, the requests since the previous read).
+     */
     Map<String, Object> toMap() {
         foldLatency();
         report.reset();
@@ -128,12 +124,14 @@ final class TrafficFigures {
         return sum;
     }
 
+    /** Takes the threads' latencies since the last read and applies the minutes that have begun since. */
     private void foldLatency() {
+        fresh.reset();
         for (Cells c : cells) {
             // Read liveness first: once a dead thread's figures are taken, nothing more can arrive.
             boolean alive = c.owner.isAlive();
             c.latency.getIntervalHistogramInto(interval);
-            thisMinute.add(interval);
+            fresh.add(interval);
             if (!alive) {
                 for (int i = 0; i < retired.length; i++) {
                     retired[i] += (long) COUNTERS.getOpaque(c.counters, i);
@@ -141,6 +139,20 @@ final class TrafficFigures {
                 cells.remove(c);
             }
         }
+        // The fresh latencies are the newest: they go into the current minute, whatever has rotated.
+        if (pendingRotations > 0) {
+            Histogram recycled = lastMinute;
+            recycled.reset();
+            if (pendingRotations == 1) {
+                lastMinute = thisMinute;
+            } else {
+                thisMinute.reset();
+                lastMinute = thisMinute;
+            }
+            thisMinute = recycled;
+            pendingRotations = 0;
+        }
+        thisMinute.add(fresh);
     }
 
     private Cells newCells() {

@@ -88,6 +88,20 @@ class RouterStatisticsTest {
     }
 
     @Test
+    void shouldReportTheLatenciesSinceThePreviousReadWhenReadsAreFarApart() {
+        stats.onRequest(proxied(200, Duration.ofSeconds(9), "app", "web"));
+        stats.snapshot();
+        ticker.advance(Duration.ofSeconds(50));
+        stats.onRequest(proxied(200, Duration.ofMillis(20), "app", "web"));
+        ticker.advance(Duration.ofSeconds(100));
+        stats.onRequest(proxied(200, Duration.ofMillis(20), "app", "web"));
+
+        Map<String, Object> latency = latency(stats.snapshot());
+        assertThat((double) latency.get("99")).isCloseTo(0.020, within(0.001));
+        assertThat((double) latency.get("50")).isCloseTo(0.020, within(0.001));
+    }
+
+    @Test
     void shouldKeepTheLatenciesOfAThreadThatHasEnded() throws InterruptedException {
         Thread worker = new Thread(() -> stats.onRequest(proxied(200, Duration.ofMillis(700), "app", "web")));
         worker.start();
