@@ -9,7 +9,8 @@ import io.cfrouter.nats.NatsStats;
 import io.cfrouter.proxy.ProxySettings;
 import io.cfrouter.proxy.RouterHandler;
 import io.cfrouter.registry.RouteRegistry;
-import io.cfrouter.status.StatusHandler;
+import io.cfrouter.status.RouterStatistics;
+import io.cfrouter.status.StatusServer;
 import io.cfrouter.status.StatusSettings;
 import io.undertow.Undertow;
 import io.undertow.UndertowOptions;
@@ -29,12 +30,9 @@ import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
 import java.net.SocketException;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -77,13 +75,11 @@ final class Router implements AutoCloseable {
     private final String uuid = UUID.randomUUID().toString();
     private final String routerId;
     private final String routerIp = localIp();
-    private final String statusUser;
-    private final String statusPass;
-    private final Instant startTime = Instant.now();
     private final RouteRegistry registry;
+    private final RouterStatistics statistics = new RouterStatistics(ticker);
+    private final StatusServer statusServer;
 
-    private NatsAdapter nats;
-    private Undertow statusServer;
+    private volatile NatsAdapter nats;
     private Undertow proxyServer;
     private XnioWorker proxyWorker;
     private GracefulShutdownHandler proxyShutdown;
@@ -91,15 +87,10 @@ final class Router implements AutoCloseable {
     private AccessLogWriter accessLog;
     private ScheduledExecutorService scheduler;
     private int proxyPort;
-    private volatile int statusPort;
 
     Router(RouterSettings settings) {
         this.settings = settings;
         this.routerId = settings.index() + "-" + uuid;
-        // vcap.component.announce goes out with the NATS subscriptions, before the status server is up.
-        this.statusPort = settings.statusPort();
-        this.statusUser = settings.statusUser().isEmpty() ? randomToken() : settings.statusUser();
-        this.statusPass = settings.statusPass().isEmpty() ? randomToken() : settings.statusPass();
         this.registry = RouteRegistry.builder()
                 .ticker(ticker)
                 .staleThreshold(settings.effectiveStaleThreshold())
@@ -107,6 +98,18 @@ final class Router implements AutoCloseable {
                 .maxConnsPerEndpoint(settings.maxConns())
                 .build();
         registry.addListener(new RegistryEventLog());
+        // Empty credentials are generated here and shared only through vcap.component.discover, which
+        // goes out with the NATS subscriptions, before the status server listens: it announces the
+        // configured port until then.
+        this.statusServer = StatusServer.builder(new StatusSettings(settings.host(), settings.statusPort(),
+                        settings.statusUser(), settings.statusPass()), health, registry)
+                .ticker(ticker)
+                .statistics(statistics)
+                .index(settings.index())
+                .uuid(routerId)
+                .advertisedHost(routerIp)
+                .extraVarz(this::extraVarz)
+                .build();
     }
 
     /**
@@ -127,7 +130,7 @@ final class Router implements AutoCloseable {
         }
         nats = new NatsAdapter(new NatsSettings(settings.nats(), routerId, routerIp,
                 settings.startResponseDelayInterval(), settings.effectiveStaleThreshold(),
-                settings.suspendPruningIfNatsUnavailable(), 3), registry, this::componentInfo);
+                settings.suspendPruningIfNatsUnavailable(), 3), registry, statusServer::componentInfo);
         try {
             nats.start();
         } catch (StartupException e) {
@@ -136,20 +139,13 @@ final class Router implements AutoCloseable {
             throw new StartupException("nats: " + withoutCredentials(e.getMessage()), e);
         }
 
-        StatusHandler statusHandler = new StatusHandler(
-                new StatusSettings(settings.host(), settings.statusPort(), statusUser, statusPass),
-                health, registry, ticker, this::varz);
-        statusServer = Undertow.builder()
-                .addHttpListener(settings.statusPort(), settings.host())
-                .setIoThreads(1)
-                .setWorkerThreads(2)
-                .setServerOption(UndertowOptions.SHUTDOWN_TIMEOUT, CLOSE_TIMEOUT_MILLIS)
-                .setHandler(statusHandler)
-                .build();
-        listen(statusServer, "status.port", settings.statusPort());
-        statusPort = boundPort(statusServer);
+        try {
+            statusServer.start();
+        } catch (IOException e) {
+            throw new StartupException(e.getMessage(), e);
+        }
         LOGGER.info("Status server on {}:{}; /health answers 503 until the proxy listens", settings.host(),
-                statusPort);
+                statusServer.port());
 
         scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "cf-router-pruner");
@@ -170,9 +166,10 @@ final class Router implements AutoCloseable {
                 settings.traceKey(), settings.secureCookies(), settings.stickySessionCookieNames(),
                 settings.maxRequestHeaderBytes());
         // WIRING POINT (proxy): hand requestObserver() to RouterHandler once its constructor takes a
-        // RequestObserver; until then the access log is opened but receives no requests.
+        // RequestObserver, and drop RequestRecordingHandler; until then the access log is opened but
+        // receives no requests, and the statistics are fed by RequestRecordingHandler.
         routerHandler = new RouterHandler(registry, proxySettings, health);
-        proxyShutdown = new GracefulShutdownHandler(routerHandler);
+        proxyShutdown = new GracefulShutdownHandler(new RequestRecordingHandler(routerHandler, registry, statistics));
         proxyWorker = newProxyWorker();
         // Thread counts live in newProxyWorker(): with an external worker, setIoThreads/setWorkerThreads
         // on this builder have no effect.
@@ -189,19 +186,20 @@ final class Router implements AutoCloseable {
         proxyPort = boundPort(proxyServer);
         health.set(Health.State.HEALTHY);
         LOGGER.info("cf-router {} listening: proxy on {}:{}, status on {}:{}, NATS at {}", routerId,
-                settings.host(), proxyPort, settings.host(), statusPort, settings.nats());
+                settings.host(), proxyPort, settings.host(), statusServer.port(), settings.nats());
     }
 
     /**
-     * Everything that is told about finished requests: the access log when configured. The proxy calls it
-     * on its I/O threads.
+     * Everything that is told about finished requests: the statistics, and the access log when configured.
+     * The proxy calls it on its I/O threads.
      */
     RequestObserver requestObserver() {
         List<RequestObserver> observers = new ArrayList<>();
+        observers.add(statistics);
         if (accessLog != null) {
             observers.add(accessLog);
         }
-        return observers.isEmpty() ? RequestObserver.none() : RequestObserver.all(observers);
+        return RequestObserver.all(observers);
     }
 
     /** Access-log lines dropped because the disk did not keep up (0 without an access log), for /varz. */
@@ -265,43 +263,27 @@ final class Router implements AutoCloseable {
     }
 
     int statusPort() {
-        return statusPort;
+        return statusServer.port();
     }
 
-    Map<String, Object> componentInfo() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("type", "Router");
-        m.put("index", settings.index());
-        m.put("host", routerIp + ":" + statusPort);
-        m.put("credentials", List.of(statusUser, statusPass));
-        m.put("uuid", routerId);
-        m.put("start", startTime.toString());
-        m.put("uptime", uptime());
-        return m;
-    }
-
-    private Map<String, Object> varz() {
-        Map<String, Object> m = componentInfo();
-        m.put("num_cores", Runtime.getRuntime().availableProcessors());
-        m.put("urls", registry.routeCount());
-        m.put("droplets", registry.endpointCount());
-        long last = registry.lastUpdateNanos();
-        m.put("ms_since_last_registry_update",
-                last == Long.MIN_VALUE ? -1 : TimeUnit.NANOSECONDS.toMillis(ticker.read() - last));
-        NatsStats n = nats.stats();
+    /** The launcher's own sections of {@code /varz}: the NATS connection and the access log. */
+    private Map<String, Object> extraVarz() {
+        NatsAdapter adapter = nats;
         Map<String, Object> natsMap = new LinkedHashMap<>();
-        natsMap.put("connected", n.connected());
-        natsMap.put("reconnects", n.reconnects());
-        natsMap.put("messages_received", n.messagesReceived());
-        natsMap.put("invalid_messages", n.invalidMessages());
-        natsMap.put("dropped_messages", n.droppedMessages());
+        if (adapter == null) {
+            natsMap.put("connected", false);
+        } else {
+            NatsStats n = adapter.stats();
+            natsMap.put("connected", n.connected());
+            natsMap.put("reconnects", n.reconnects());
+            natsMap.put("messages_received", n.messagesReceived());
+            natsMap.put("invalid_messages", n.invalidMessages());
+            natsMap.put("dropped_messages", n.droppedMessages());
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
         m.put("nats", natsMap);
+        m.put("access_log", Map.of("dropped_lines", accessLogDroppedLines()));
         return m;
-    }
-
-    private String uptime() {
-        long s = Duration.between(startTime, Instant.now()).toSeconds();
-        return String.format("%dd:%dh:%dm:%ds", s / 86400, (s / 3600) % 24, (s / 60) % 60, s % 60);
     }
 
     @Override
@@ -334,9 +316,7 @@ final class Router implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
-        if (statusServer != null) {
-            statusServer.stop();
-        }
+        statusServer.close();
         LOGGER.info("cf-router {} stopped", routerId);
     }
 
@@ -386,12 +366,6 @@ final class Router implements AutoCloseable {
 
     private static int boundPort(Undertow server) {
         return ((InetSocketAddress) server.getListenerInfo().get(0).getAddress()).getPort();
-    }
-
-    private static String randomToken() {
-        byte[] bytes = new byte[12];
-        new SecureRandom().nextBytes(bytes);
-        return HexFormat.of().formatHex(bytes);
     }
 
     private static String localIp() {

@@ -4,6 +4,7 @@ import io.cfrouter.core.Health;
 import io.cfrouter.core.Ticker;
 import io.cfrouter.registry.RouteRegistry;
 import io.undertow.Undertow;
+import io.undertow.UndertowOptions;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -40,6 +41,9 @@ import java.util.function.Supplier;
  */
 public final class StatusServer implements AutoCloseable {
 
+    /** How long {@link #close()} waits for open connections before cutting them. */
+    private static final int CLOSE_TIMEOUT_MILLIS = 1000;
+
     private final StatusSettings settings;
     private final RouteRegistry registry;
     private final Ticker ticker;
@@ -69,6 +73,7 @@ public final class StatusServer implements AutoCloseable {
         this.startNanos = b.ticker.read();
         this.extraVarz = List.copyOf(b.extraVarz);
         this.handler = new StatusHandler(settings, b.health, registry, ticker, this::varz);
+        this.port = settings.port();
     }
 
     /**
@@ -93,6 +98,8 @@ public final class StatusServer implements AutoCloseable {
                 .addHttpListener(settings.port(), settings.host())
                 .setIoThreads(1)
                 .setWorkerThreads(2)
+                // Without a bound, stopping waits for every kept-alive monitoring connection to go away.
+                .setServerOption(UndertowOptions.SHUTDOWN_TIMEOUT, CLOSE_TIMEOUT_MILLIS)
                 .setHandler(handler)
                 .build();
         try {
@@ -100,13 +107,17 @@ public final class StatusServer implements AutoCloseable {
         } catch (RuntimeException e) {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
             throw new IOException("status.port: cannot listen on " + settings.host() + ":" + settings.port()
-                    + " (" + cause.getMessage() + ")", cause);
+                    + ": " + cause.getMessage(), cause);
         }
         port = ((InetSocketAddress) undertow.getListenerInfo().get(0).getAddress()).getPort();
         server = undertow;
     }
 
-    /** The bound port once {@link #start()} returned (the chosen one when configured as 0), else 0. */
+    /**
+     * The port: the configured one until {@link #start()} has bound it, then the bound one (which differs
+     * when 0 was configured). {@link #componentInfo()} announces it, so a router can announce itself
+     * before its status server listens.
+     */
     public int port() {
         return port;
     }
@@ -163,7 +174,7 @@ public final class StatusServer implements AutoCloseable {
         return m;
     }
 
-    /** Stops the listener. Idempotent. */
+    /** Stops the listener, cutting connections still open after a second. Idempotent. */
     @Override
     public synchronized void close() {
         Undertow undertow = server;
