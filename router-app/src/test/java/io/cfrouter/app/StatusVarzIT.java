@@ -16,6 +16,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -97,9 +98,11 @@ class StatusVarzIT {
                 throw new CompletionException(e);
             }
         });
-        Await.until(Duration.ofSeconds(10), "the status server to listen", () -> starting.statusPort() > 0);
+        int port = starting.statusPort(); // the configured port, announced before it is bound
+        int health = Await.value(Duration.ofSeconds(10), "the status server to listen",
+                () -> healthStatus(port), status -> status != -1);
         assertThat(started).isNotDone();
-        assertThat(HttpExchange.get(starting.statusPort(), "localhost", "/health").status()).isEqualTo(503);
+        assertThat(health).isEqualTo(503);
         started.get(10, TimeUnit.SECONDS);
         assertThat(HttpExchange.get(starting.statusPort(), "localhost", "/health").status()).isEqualTo(200);
     }
@@ -152,6 +155,15 @@ class StatusVarzIT {
         assertThat(after.getAsJsonObject("nats").get("connected").getAsBoolean()).isTrue();
         assertThat(after.get("mem").getAsLong()).isPositive();
         assertThat(after.get("credentials")).isEqualTo(credentials);
+    }
+
+    /** The status of {@code /health}, or -1 while nothing listens. */
+    private static int healthStatus(int port) {
+        try {
+            return HttpExchange.get(port, "localhost", "/health").status();
+        } catch (UncheckedIOException notYet) {
+            return -1;
+        }
     }
 
     private HttpExchange.Response proxyGet(AtomicInteger sent, String host, String path) {
