@@ -17,8 +17,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * minute. Give it to the proxy as its {@link RequestObserver}.
  *
  * <p>Thread-safety: {@link #onRequest} may be called from any number of threads at once; it takes no
- * lock, never blocks, and allocates nothing except for the first request of an application in a minute
- * or of a new component tag. Time is read from the given {@link Ticker}; rates and windows advance in
+ * lock, never blocks, and allocates nothing except for the first request of an application in a minute,
+ * of a new component tag, or of a thread. Time is read from the given {@link Ticker}; rates and windows advance in
  * {@value #TICK_SECONDS}-second steps when a request or a reader notices the time has come, so there is
  * no background thread. {@link #snapshot()} may be called from any thread.
  *
@@ -28,7 +28,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>Memory is bounded: by default at most {@value #DEFAULT_MAX_COMPONENTS} component tags get their own
  * figures (later ones are counted only in the totals) and at most {@value #DEFAULT_MAX_APPS} applications
  * are tracked per minute for the top ten (about 100 bytes each). Latency histograms take about 24 KiB
- * each: three per group (totals and each component) plus two per group for each thread that records.
+ * each: five per group (totals and each component) plus two per group for each thread that records.
  */
 public final class RouterStatistics implements RequestObserver {
 
