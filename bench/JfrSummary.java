@@ -15,12 +15,20 @@ import java.util.Set;
  * (jdk.ObjectAllocationSample, by weight) go, by top frame ("self") and by every frame on the stack
  * ("total", each method counted once per sample), as percentages.
  *
- * <pre>java bench/JfrSummary.java FILE.jfr [ROWS]</pre>
+ * <pre>java bench/JfrSummary.java FILE.jfr [ROWS [FROM_EPOCH_MS TO_EPOCH_MS]]</pre>
+ *
+ * With a time window, only events inside it count. Record from JVM start
+ * ({@code -XX:StartFlightRecording}) and pass the window of the load: an allocation sample's weight is the
+ * bytes its thread allocated since its previous sample, so a recording started mid-run gives each
+ * thread's first sample the weight of everything allocated before (warm-up included).
  */
 public class JfrSummary {
 
     public static void main(String[] args) throws Exception {
         int rows = args.length > 1 ? Integer.parseInt(args[1]) : 25;
+        long from = args.length > 3 ? Long.parseLong(args[2]) : Long.MIN_VALUE;
+        long to = args.length > 3 ? Long.parseLong(args[3]) : Long.MAX_VALUE;
+        Map<String, Double> cpuFirst = new HashMap<>();
         Map<String, Double> cpuSelf = new HashMap<>();
         Map<String, Double> cpuTotal = new HashMap<>();
         Map<String, Double> allocSite = new HashMap<>();
@@ -30,6 +38,10 @@ public class JfrSummary {
         double allocBytes = 0;
         for (RecordedEvent e : RecordingFile.readAllEvents(Path.of(args[0]))) {
             String type = e.getEventType().getName();
+            long at = e.getStartTime().toEpochMilli();
+            if (at < from || at > to) {
+                continue;
+            }
             RecordedStackTrace st = e.getStackTrace();
             if (st == null || st.getFrames().isEmpty()) {
                 continue;
@@ -38,6 +50,7 @@ public class JfrSummary {
             if (type.equals("jdk.ExecutionSample")) {
                 cpuSamples++;
                 cpuSelf.merge(name(frames.get(0)), 1.0, Double::sum);
+                cpuFirst.merge(firstInteresting(frames), 1.0, Double::sum);
                 addTotal(cpuTotal, frames, 1.0);
             } else if (type.equals("jdk.ObjectAllocationSample")) {
                 double w = e.getLong("weight");
@@ -49,6 +62,7 @@ public class JfrSummary {
             }
         }
         print("CPU samples by top frame (self)", cpuSelf, cpuSamples, rows);
+        print("CPU samples by first non-JDK frame (self, JDK frames folded into their caller)", cpuFirst, cpuSamples, rows);
         print("CPU samples by frame on stack (total)", cpuTotal, cpuSamples, rows);
         print("Allocation (sampled bytes) by class", allocClass, allocBytes, rows);
         print("Allocation by class <- first non-JDK frame", allocSite, allocBytes, rows);
