@@ -1,7 +1,8 @@
 package io.cfrouter.proxy;
 
-import io.cfrouter.registry.EndpointIterator;
 import io.cfrouter.registry.RouteEndpoint;
+import io.undertow.client.ClientCallback;
+import io.undertow.client.ClientConnection;
 import io.undertow.client.UndertowClient;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.server.handlers.proxy.ConnectionPoolManager;
@@ -9,93 +10,87 @@ import io.undertow.server.handlers.proxy.ProxyCallback;
 import io.undertow.server.handlers.proxy.ProxyClient;
 import io.undertow.server.handlers.proxy.ProxyConnection;
 import io.undertow.server.handlers.proxy.ProxyConnectionPool;
-import io.undertow.util.AttachmentKey;
+import org.xnio.IoUtils;
 import org.xnio.OptionMap;
 import org.xnio.Options;
 
+import java.io.IOException;
 import java.net.URI;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Undertow's {@link ProxyClient}, backed by the routing table: the request's {@link Attempt} says which
- * endpoints to try, and each endpoint address has its own keep-alive {@link ProxyConnectionPool}.
+ * Undertow's {@link ProxyClient}, backed by the routing table: the request's {@link ProxiedRequest} walks the
+ * route's endpoints, and each endpoint address has its own keep-alive {@link ProxyConnectionPool}. Undertow
+ * asks again for a target after a failed attempt; the request decides whether there is one.
  */
 final class RegistryProxyClient implements ProxyClient, AutoCloseable {
 
-    static final AttachmentKey<Attempt> ATTEMPT = AttachmentKey.create(Attempt.class);
-
     private final UndertowClient client = UndertowClient.getInstance();
     private final ConcurrentHashMap<String, ProxyConnectionPool> pools = new ConcurrentHashMap<>();
-    private final OptionMap connectOptions;
-
-    RegistryProxyClient(ProxySettings settings) {
-        this.connectOptions = OptionMap.builder()
-                .set(Options.TCP_NODELAY, true)
-                .set(Options.KEEP_ALIVE, true)
-                .getMap();
-    }
-
-    /** One request's walk over its route's endpoints. */
-    static final class Attempt {
-        final EndpointIterator endpoints;
-        final int maxAttempts;
-        int attempts;
-        RouteEndpoint current;
-        boolean connectionLimit;
-
-        Attempt(EndpointIterator endpoints, int maxAttempts) {
-            this.endpoints = endpoints;
-            this.maxAttempts = maxAttempts;
-        }
-
-        /** Ends the current attempt (if any) and starts the next; {@code null} when none is left. */
-        RouteEndpoint advance() {
-            endCurrent();
-            if (attempts >= maxAttempts) {
-                return null;
-            }
-            RouteEndpoint next = endpoints.next();
-            if (next == null) {
-                connectionLimit = endpoints.connectionLimitReached() && attempts == 0;
-                return null;
-            }
-            attempts++;
-            current = next;
-            return next;
-        }
-
-        void endCurrent() {
-            if (current != null) {
-                current.release();
-                current = null;
-            }
-        }
-    }
-
-    /** The endpoint one connection attempt goes to. */
-    record Target(RouteEndpoint endpoint) implements ProxyTarget {
-    }
+    /** Pooled connections that have been handed out before: a failure on one may be the keep-alive race. */
+    private final Set<ClientConnection> used = ConcurrentHashMap.newKeySet();
+    private final OptionMap connectOptions = OptionMap.builder()
+            .set(Options.TCP_NODELAY, true)
+            .set(Options.KEEP_ALIVE, true)
+            .getMap();
 
     @Override
     public ProxyTarget findTarget(HttpServerExchange exchange) {
-        Attempt attempt = exchange.getAttachment(ATTEMPT);
-        if (attempt == null) {
-            return null;
-        }
-        if (attempt.current != null) {
-            // Asked again: the attempt on the current endpoint failed.
-            attempt.current.markFailed();
-        }
-        RouteEndpoint next = attempt.advance();
-        return next == null ? null : new Target(next);
+        ProxiedRequest request = exchange.getAttachment(ProxiedRequest.KEY);
+        return request == null ? null : request.next();
     }
 
     @Override
     public void getConnection(ProxyTarget target, HttpServerExchange exchange,
                               ProxyCallback<ProxyConnection> callback, long timeout, TimeUnit timeUnit) {
-        RouteEndpoint endpoint = ((Target) target).endpoint();
-        pool(endpoint).connect(target, exchange, callback, timeout, timeUnit, false);
+        ProxiedRequest request = (ProxiedRequest) target;
+        request.proxyCallback = callback;
+        request.backend = null;
+        ProxiedRequest.Dial dial = request.new Dial();
+        request.dial = dial;
+        RouteEndpoint endpoint = request.current;
+        if (request.freshConnection) {
+            connectUnpooled(request, dial, endpoint);
+        } else {
+            pool(endpoint).connect(target, exchange, dial, -1, TimeUnit.MILLISECONDS, false);
+        }
+    }
+
+    private void connectUnpooled(ProxiedRequest request, ProxiedRequest.Dial dial, RouteEndpoint endpoint) {
+        HttpServerExchange exchange = request.exchange;
+        client.connect(new ClientCallback<>() {
+            @Override
+            public void completed(ClientConnection connection) {
+                if (request.dial != dial) {
+                    IoUtils.safeClose(connection);
+                    return;
+                }
+                request.unpooled = connection;
+                dial.completed(exchange, new ProxyConnection(connection, "/"));
+            }
+
+            @Override
+            public void failed(IOException e) {
+                dial.failed(exchange);
+            }
+        }, null, uri(endpoint), exchange.getIoThread(), null, exchange.getConnection().getByteBufferPool(),
+                connectOptions);
+    }
+
+    /** A connection for the request's attempt is ready; was it used before? */
+    void connected(ProxiedRequest request, ClientConnection connection) {
+        request.backend = connection;
+        if (connection == request.unpooled) {
+            request.backendReused = false;
+        } else if (used.add(connection)) {
+            request.backendReused = false;
+            connection.addCloseListener(used::remove);
+        } else {
+            request.backendReused = true;
+        }
     }
 
     private ProxyConnectionPool pool(RouteEndpoint endpoint) {
@@ -104,17 +99,31 @@ final class RegistryProxyClient implements ProxyClient, AutoCloseable {
         if (pool != null) {
             return pool;
         }
-        return pools.computeIfAbsent(address, a -> new ProxyConnectionPool(new PoolManager(),
-                URI.create("http://" + a), client, connectOptions));
+        return pools.computeIfAbsent(address, a -> new ProxyConnectionPool(new PoolManager(), uri(endpoint), client,
+                connectOptions));
     }
 
+    private static URI uri(RouteEndpoint endpoint) {
+        return URI.create("http://" + endpoint.endpoint().address());
+    }
+
+    @Override
+    public List<ProxyTarget> getAllTargets() {
+        return List.of();
+    }
+
+    /** Closes the idle pooled connections. */
     @Override
     public void close() {
         pools.values().forEach(ProxyConnectionPool::close);
         pools.clear();
     }
 
-    /** Pool limits; failures are tracked by the registry, so the pool itself never gives up on a host. */
+    /**
+     * Pool limits. Failures are tracked by the registry, so the pool never gives up on a host; the connection
+     * limit is the registry's {@code max_conns}, so the pool neither limits nor queues. Idle connections close
+     * after 30 s.
+     */
     private static final class PoolManager implements ConnectionPoolManager {
         @Override
         public int getProblemServerRetry() {
@@ -123,22 +132,22 @@ final class RegistryProxyClient implements ProxyClient, AutoCloseable {
 
         @Override
         public int getMaxConnections() {
-            return 4096;
+            return Integer.MAX_VALUE;
         }
 
         @Override
         public int getMaxCachedConnections() {
-            return 256;
+            return 512;
         }
 
         @Override
         public int getSMaxConnections() {
-            return 64;
+            return 0;
         }
 
         @Override
         public long getTtl() {
-            return TimeUnit.SECONDS.toMillis(60);
+            return TimeUnit.SECONDS.toMillis(30);
         }
 
         @Override

@@ -32,6 +32,12 @@ final class RouterErrors {
         send(exchange, 502, "endpoint_failure", "Registered endpoint failed to handle the request.");
     }
 
+    static void headersTooLarge(HttpServerExchange exchange) {
+        exchange.setPersistent(false);
+        send(exchange, 431, "max-request-size-exceeded", "Request headers exceed the configured maximum.");
+    }
+
+    /** Answers {@code "<code> <reason>: <message>\n"}; if the response has started, just ends it. */
     static void send(HttpServerExchange exchange, int status, String error, String message) {
         if (exchange.isResponseStarted()) {
             exchange.endExchange();

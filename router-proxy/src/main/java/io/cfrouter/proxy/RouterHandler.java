@@ -2,137 +2,239 @@ package io.cfrouter.proxy;
 
 import io.cfrouter.core.Endpoint;
 import io.cfrouter.core.Health;
+import io.cfrouter.core.RequestObserver;
+import io.cfrouter.core.RequestRecord;
 import io.cfrouter.registry.Route;
-import io.cfrouter.registry.RouteEndpoint;
 import io.cfrouter.registry.RouteRegistry;
-import io.undertow.attribute.ExchangeAttribute;
-import io.undertow.attribute.ReadOnlyAttributeException;
+import io.undertow.client.ClientResponse;
+import io.undertow.server.ExchangeCompletionListener;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.server.handlers.proxy.ProxyHandler;
+import io.undertow.util.HeaderMap;
+import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
+import io.undertow.util.Methods;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 
 import java.util.Objects;
 import java.util.UUID;
-import java.util.function.Function;
 
 /**
- * The router's proxy as an Undertow {@link HttpHandler}: answers the health check, finds the route in the
- * {@link RouteRegistry}, and hands the request to Undertow's {@link ProxyHandler} with a client that walks
- * the route's endpoints. Never blocks an I/O thread.
+ * The router's proxy as an Undertow {@link HttpHandler} (behaviour reference §3): answers the
+ * {@code User-Agent} health check, finds the route, and proxies the request to one of its endpoints through
+ * Undertow's {@link ProxyHandler}, with pooled keep-alive backend connections, retries on other endpoints,
+ * sticky sessions, WebSocket and other upgrades, the {@code Upgrade: tcp} tunnel and {@code CONNECT} to
+ * registered routes. Each finished request is reported to the {@link RequestObserver}.
+ *
+ * <p>Never blocks: call it on an I/O thread (it is the root handler of a listener built by
+ * {@link ProxyServer}, or sits behind non-blocking handlers of the embedder's). Thread-safe; one instance
+ * serves every connection. {@link #close()} closes the idle backend connections.
+ *
+ * <p>Build one with {@link #builder(RouteRegistry)}.
  */
 public final class RouterHandler implements HttpHandler, AutoCloseable {
 
+    private static final Logger LOGGER = LogManager.getLogger();
+
     static final HttpString X_VCAP_REQUEST_ID = new HttpString("X-Vcap-Request-Id");
-    static final HttpString X_CF_INSTANCE_ID = new HttpString("X-CF-InstanceID");
-    static final HttpString X_CF_APPLICATION_ID = new HttpString("X-CF-ApplicationID");
-    static final HttpString X_CF_INSTANCE_INDEX = new HttpString("X-CF-InstanceIndex");
     static final HttpString X_REQUEST_START = new HttpString("X-Request-Start");
+    static final HttpString X_VCAP_TRACE = new HttpString("X-Vcap-Trace");
+    static final HttpString X_VCAP_ROUTER = new HttpString("X-Vcap-Router");
+    static final HttpString X_VCAP_BACKEND = new HttpString("X-Vcap-Backend");
+    static final HttpString X_CF_ROUTE_ENDPOINT = new HttpString("X-Cf-RouteEndpoint");
 
-    private final RouteRegistry registry;
-    private final ProxySettings settings;
+    final ProxySettings settings;
+    final RegistryProxyClient client;
     private final Health health;
-    private final RegistryProxyClient client;
+    private final RequestObserver observer;
+    private final RouteLookup lookup;
+    private final StickySessions sticky;
     private final ProxyHandler proxy;
+    private final Tunnels tunnels;
 
-    /**
-     * @param registry where routes are looked up
-     * @param settings proxy behaviour
-     * @param health the router's health, for the {@code User-Agent} check
-     */
-    public RouterHandler(RouteRegistry registry, ProxySettings settings, Health health) {
-        this.registry = Objects.requireNonNull(registry, "registry");
-        this.settings = Objects.requireNonNull(settings, "settings");
-        this.health = Objects.requireNonNull(health, "health");
-        this.client = new RegistryProxyClient(settings);
+    private RouterHandler(Builder b) {
+        this.settings = b.settings;
+        this.health = b.health;
+        this.observer = b.observer;
+        this.lookup = b.lookup != null ? b.lookup : RouteLookup.of(b.registry);
+        this.sticky = new StickySessions(settings.stickySessionCookieNames(), settings.secureCookies());
+        this.client = new RegistryProxyClient();
+        this.tunnels = new Tunnels(this);
         this.proxy = ProxyHandler.builder()
                 .setProxyClient(client)
-                .setMaxRequestTime((int) Math.min(Integer.MAX_VALUE, settings.endpointTimeout().toMillis()))
-                .setMaxConnectionRetries(settings.maxAttempts() - 1)
+                // The contract's deadline covers only the wait for response headers: ProxiedRequest keeps it.
+                .setMaxRequestTime(-1)
+                // ProxiedRequest bounds the attempts (max_attempts, deadline); Undertow just asks again.
+                .setMaxConnectionRetries(Integer.MAX_VALUE)
+                .setIdempotentRequestPredicate(exchange -> {
+                    ProxiedRequest r = exchange.getAttachment(ProxiedRequest.KEY);
+                    return r != null && r.retryable();
+                })
                 .setReuseXForwarded(true)
                 .setRewriteHostHeader(false)
                 .setNext(this::noEndpoint)
-                .addRequestHeader(X_CF_INSTANCE_ID, new EndpointAttribute(Endpoint::instanceId, true))
-                .addRequestHeader(X_CF_APPLICATION_ID, new EndpointAttribute(Endpoint::appId, false))
-                .addRequestHeader(X_CF_INSTANCE_INDEX, new EndpointAttribute(Endpoint::instanceIndex, false))
                 .build();
+    }
+
+    /** A builder for a handler over {@code registry}. */
+    public static Builder builder(RouteRegistry registry) {
+        return new Builder(registry);
     }
 
     @Override
     public void handleRequest(HttpServerExchange exchange) throws Exception {
-        String userAgent = exchange.getRequestHeaders().getFirst(Headers.USER_AGENT);
-        if (settings.healthcheckUserAgent().equals(userAgent)) {
+        HeaderMap headers = exchange.getRequestHeaders();
+        if (settings.healthcheckUserAgent().equals(headers.getFirst(Headers.USER_AGENT))) {
             healthCheck(exchange);
             return;
         }
-        String host = exchange.getRequestHeaders().getFirst(Headers.HOST);
+        long startNanos = System.nanoTime();
+        long startMillis = System.currentTimeMillis();
+        if (headBytes(exchange) > settings.maxRequestHeaderBytes()) {
+            answerLocally(exchange, "", startNanos, startMillis);
+            RouterErrors.headersTooLarge(exchange);
+            return;
+        }
+        String host = headers.getFirst(Headers.HOST);
         if (host == null || host.isBlank()) {
+            answerLocally(exchange, "", startNanos, startMillis);
             RouterErrors.emptyHost(exchange);
             return;
         }
-        Route route = registry.lookup(host, exchange.getRequestPath());
+        boolean connect = exchange.getRequestMethod().equals(Methods.CONNECT);
+        String path = connect ? "/" : pathOf(exchange);
+        Route route = lookup.lookup(exchange, connect ? exchange.getRequestURI() : host, path);
         if (route == null) {
-            RouterErrors.unknownRoute(exchange, host);
+            answerLocally(exchange, host, startNanos, startMillis);
+            RouterErrors.unknownRoute(exchange, connect ? exchange.getRequestURI() : host);
             return;
         }
-        RegistryProxyClient.Attempt attempt =
-                new RegistryProxyClient.Attempt(route.iterator(null), settings.maxAttempts());
-        exchange.putAttachment(RegistryProxyClient.ATTEMPT, attempt);
-        exchange.addExchangeCompleteListener((ex, next) -> {
-            attempt.endCurrent();
-            next.proceed();
-        });
+        boolean upgrade = HopByHop.isUpgrade(headers);
+        String requestId = UUID.randomUUID().toString();
+        ProxiedRequest r = new ProxiedRequest(this, exchange, route, host, requestId,
+                sticky.requestedInstance(headers), startNanos, startMillis, upgrade);
+        exchange.putAttachment(ProxiedRequest.KEY, r);
+        r.xForwardedFor = forwardedFor(exchange);
+        String proto = headers.getFirst(Headers.X_FORWARDED_PROTO);
+        r.xForwardedProto = proto != null ? proto : exchange.getRequestScheme();
+        headers.put(X_VCAP_REQUEST_ID, requestId);
+        if (!headers.contains(X_REQUEST_START)) {
+            headers.put(X_REQUEST_START, Long.toString(startMillis));
+        }
+        if (connect) {
+            tunnels.connect(r);
+            return;
+        }
+        if (upgrade && "tcp".equalsIgnoreCase(headers.getFirst(Headers.UPGRADE))) {
+            tunnels.tcp(r);
+            return;
+        }
+        exchange.addExchangeCompleteListener(r);
         exchange.addDefaultResponseListener(ex -> {
-            if (ex.isResponseStarted()) {
+            if (r.headersReceived || ex.isResponseStarted()) {
                 return false;
             }
-            if (attempt.connectionLimit) {
-                RouterErrors.connectionLimit(ex, host);
-            } else {
-                RouterErrors.endpointFailure(ex);
-            }
+            routerAnswer(r);
             return true;
         });
-        String requestId = UUID.randomUUID().toString();
-        exchange.getRequestHeaders().put(X_VCAP_REQUEST_ID, requestId);
-        if (!exchange.getResponseHeaders().contains(X_VCAP_REQUEST_ID)) {
-            exchange.getResponseHeaders().put(X_VCAP_REQUEST_ID, requestId);
-        }
-        if (!exchange.getRequestHeaders().contains(X_REQUEST_START)) {
-            exchange.getRequestHeaders().put(X_REQUEST_START, Long.toString(System.currentTimeMillis()));
-        }
+        ClientSideConduits.install(exchange, r);
+        r.startDeadline();
         proxy.handleRequest(exchange);
     }
 
+    /** Undertow found no target for the first attempt. */
     private void noEndpoint(HttpServerExchange exchange) {
-        RegistryProxyClient.Attempt attempt = exchange.getAttachment(RegistryProxyClient.ATTEMPT);
-        String host = exchange.getRequestHeaders().getFirst(Headers.HOST);
-        if (attempt != null && attempt.connectionLimit) {
-            RouterErrors.connectionLimit(exchange, host);
+        ProxiedRequest r = exchange.getAttachment(ProxiedRequest.KEY);
+        if (r == null) {
+            RouterErrors.endpointFailure(exchange);
+        } else {
+            routerAnswer(r);
+        }
+    }
+
+    /** Every attempt failed, or none could be made: 503 at the connection limit, else 502. */
+    void routerAnswer(ProxiedRequest r) {
+        HttpServerExchange exchange = r.exchange;
+        exchange.getResponseHeaders().put(X_VCAP_REQUEST_ID, r.requestId);
+        traceHeaders(r, exchange.getResponseHeaders());
+        if (r.connectionLimit) {
+            RouterErrors.connectionLimit(exchange, r.host);
         } else {
             RouterErrors.endpointFailure(exchange);
         }
     }
 
-    /** A field of the endpoint the current attempt goes to, read when the backend request is built. */
-    private record EndpointAttribute(Function<Endpoint, String> field, boolean addressIfEmpty)
-            implements ExchangeAttribute {
+    /** The backend's response headers arrived: adjust them before Undertow copies them to the client. */
+    void onResponseHeaders(ProxiedRequest r, ClientResponse response) {
+        r.onResponseHeaders();
+        HeaderMap headers = response.getResponseHeaders();
+        HopByHop.strip(headers, headers, false, response.getResponseCode() == 101);
+        if (!headers.contains(X_VCAP_REQUEST_ID)) {
+            headers.put(X_VCAP_REQUEST_ID, r.requestId);
+        }
+        sticky.onResponse(headers, r.served.instanceId(), r.route.key().contextPath(), r.stickyInstance);
+        traceHeaders(r, headers);
+    }
 
-        @Override
-        public String readAttribute(HttpServerExchange exchange) {
-            RegistryProxyClient.Attempt attempt = exchange.getAttachment(RegistryProxyClient.ATTEMPT);
-            RouteEndpoint endpoint = attempt == null ? null : attempt.current;
-            if (endpoint == null) {
-                return null;
-            }
-            String value = field.apply(endpoint.endpoint());
-            return value.isEmpty() && addressIfEmpty ? endpoint.endpoint().address() : value;
+    private void traceHeaders(ProxiedRequest r, HeaderMap responseHeaders) {
+        String key = settings.traceKey();
+        if (key.isEmpty() || !key.equals(r.exchange.getRequestHeaders().getFirst(X_VCAP_TRACE))) {
+            return;
+        }
+        responseHeaders.put(X_VCAP_ROUTER, settings.routerHost());
+        Endpoint e = r.served;
+        if (e != null) {
+            responseHeaders.put(X_VCAP_BACKEND, e.address());
+            responseHeaders.put(X_CF_ROUTE_ENDPOINT, e.address());
+        }
+    }
+
+    void report(ProxiedRequest r) {
+        report(r.record());
+    }
+
+    private void report(RequestRecord record) {
+        try {
+            observer.onRequest(record);
+        } catch (RuntimeException e) {
+            LOGGER.warn("Request observer {} failed", observer, e);
+        }
+    }
+
+    /** Reports a request the router answers itself, once its response is done. */
+    private void answerLocally(HttpServerExchange exchange, String host, long startNanos, long startMillis) {
+        exchange.addExchangeCompleteListener(new LocalAnswer(host, startNanos, startMillis));
+    }
+
+    private final class LocalAnswer implements ExchangeCompletionListener {
+        private final String host;
+        private final long startNanos;
+        private final long startMillis;
+
+        LocalAnswer(String host, long startNanos, long startMillis) {
+            this.host = host;
+            this.startNanos = startNanos;
+            this.startMillis = startMillis;
         }
 
         @Override
-        public void writeAttribute(HttpServerExchange exchange, String newValue) throws ReadOnlyAttributeException {
-            throw new ReadOnlyAttributeException();
+        public void exchangeEvent(HttpServerExchange ex, NextListener nextListener) {
+            try {
+                HeaderMap h = ex.getRequestHeaders();
+                String proto = h.getFirst(Headers.X_FORWARDED_PROTO);
+                report(new RequestRecord(host, startMillis, ex.getRequestMethod().toString(), uriOf(ex),
+                        ex.getProtocol().toString(), ex.getStatusCode(), 0, ex.getResponseBytesSent(),
+                        ProxiedRequest.orEmpty(h.getFirst(Headers.REFERER)),
+                        ProxiedRequest.orEmpty(h.getFirst(Headers.USER_AGENT)), ProxiedRequest.clientAddress(ex),
+                        "", forwardedFor(ex), proto != null ? proto : ex.getRequestScheme(), "",
+                        System.nanoTime() - startNanos, "", "", "", "",
+                        ProxiedRequest.orEmpty(ex.getResponseHeaders().getFirst(RouterErrors.X_CF_ROUTER_ERROR))));
+            } finally {
+                nextListener.proceed();
+            }
         }
     }
 
@@ -148,9 +250,130 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
         }
     }
 
-    /** Closes the backend connection pools. */
+    // ---- request facts --------------------------------------------------------------------------------
+
+    /** The request URI in origin form, as the client sent it (percent-encoding, {@code ;}, {@code //} kept). */
+    static String uriOf(HttpServerExchange exchange) {
+        String uri = exchange.getRequestURI();
+        if (exchange.isHostIncludedInRequestURI()) {
+            int authority = uri.indexOf("//");
+            int slash = authority < 0 ? -1 : uri.indexOf('/', authority + 2);
+            uri = slash < 0 ? "/" : uri.substring(slash);
+        }
+        String query = exchange.getQueryString();
+        return query.isEmpty() ? uri : uri + '?' + query;
+    }
+
+    private static String pathOf(HttpServerExchange exchange) {
+        String uri = exchange.getRequestURI();
+        if (exchange.isHostIncludedInRequestURI()) {
+            int authority = uri.indexOf("//");
+            int slash = authority < 0 ? -1 : uri.indexOf('/', authority + 2);
+            return slash < 0 ? "/" : uri.substring(slash);
+        }
+        return uri;
+    }
+
+    /** The client's {@code X-Forwarded-For} values with the client's IP appended. */
+    static String forwardedFor(HttpServerExchange exchange) {
+        String ip = exchange.getSourceAddress() == null || exchange.getSourceAddress().getAddress() == null
+                ? "" : exchange.getSourceAddress().getAddress().getHostAddress();
+        HeaderValues sent = exchange.getRequestHeaders().get(Headers.X_FORWARDED_FOR);
+        if (sent == null || sent.isEmpty()) {
+            return ip;
+        }
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < sent.size(); i++) {
+            String v = sent.get(i).trim();
+            if (!v.isEmpty()) {
+                sb.append(v).append(", ");
+            }
+        }
+        return sb.append(ip).toString();
+    }
+
+    static boolean isBodiless(HeaderMap headers) {
+        if (headers.contains(Headers.TRANSFER_ENCODING)) {
+            return false;
+        }
+        String length = headers.getFirst(Headers.CONTENT_LENGTH);
+        return length == null || length.trim().equals("0");
+    }
+
+    /** The size of the request head as sent: request line and header lines. */
+    private static long headBytes(HttpServerExchange exchange) {
+        long n = exchange.getRequestMethod().length() + 1 + exchange.getRequestURI().length() + 1
+                + exchange.getProtocol().length() + 2;
+        String query = exchange.getQueryString();
+        if (!query.isEmpty()) {
+            n += 1 + query.length();
+        }
+        HeaderMap headers = exchange.getRequestHeaders();
+        for (long f = headers.fastIterateNonEmpty(); f != -1L; f = headers.fiNextNonEmpty(f)) {
+            HeaderValues values = headers.fiCurrent(f);
+            int nameLength = values.getHeaderName().length();
+            for (int i = 0; i < values.size(); i++) {
+                n += nameLength + 2 + values.get(i).length() + 2;
+            }
+        }
+        return n + 2;
+    }
+
+    /** Closes the idle backend connections; requests in flight finish on theirs. */
     @Override
     public void close() {
         client.close();
+    }
+
+    /** Builds a {@link RouterHandler}. Not thread-safe. */
+    public static final class Builder {
+        private final RouteRegistry registry;
+        private ProxySettings settings = ProxySettings.defaults();
+        private Health health;
+        private RequestObserver observer = RequestObserver.none();
+        private RouteLookup lookup;
+
+        private Builder(RouteRegistry registry) {
+            this.registry = Objects.requireNonNull(registry, "registry");
+        }
+
+        /** Proxy behaviour (default {@link ProxySettings#defaults()}). */
+        public Builder settings(ProxySettings settings) {
+            this.settings = Objects.requireNonNull(settings, "settings");
+            return this;
+        }
+
+        /** The router's health, for the {@code User-Agent} check (default: always healthy). */
+        public Builder health(Health health) {
+            this.health = Objects.requireNonNull(health, "health");
+            return this;
+        }
+
+        /**
+         * Told about every finished request, on an I/O thread (default: nobody). It must not block: an access
+         * log hands the record to its own writer thread.
+         */
+        public Builder observer(RequestObserver observer) {
+            this.observer = Objects.requireNonNull(observer, "observer");
+            return this;
+        }
+
+        /**
+         * How a request's route is found (default: {@link RouteLookup#of(RouteRegistry)} over the registry).
+         * Wrap the default to put your own endpoint selection around it.
+         */
+        public Builder routeLookup(RouteLookup lookup) {
+            this.lookup = Objects.requireNonNull(lookup, "lookup");
+            return this;
+        }
+
+        /** The handler. */
+        public RouterHandler build() {
+            if (health == null) {
+                health = new Health();
+                health.set(Health.State.HEALTHY);
+            }
+            return new RouterHandler(this);
+        }
     }
 }

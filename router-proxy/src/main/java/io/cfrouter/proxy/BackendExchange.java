@@ -1,0 +1,110 @@
+package io.cfrouter.proxy;
+
+import io.undertow.client.ClientCallback;
+import io.undertow.client.ClientConnection;
+import io.undertow.client.ClientExchange;
+import io.undertow.client.ClientRequest;
+import io.undertow.client.ClientResponse;
+import io.undertow.client.ContinueNotification;
+import io.undertow.client.PushCallback;
+import io.undertow.util.AttachmentKey;
+import io.undertow.util.AttachmentList;
+import org.xnio.channels.StreamSinkChannel;
+import org.xnio.channels.StreamSourceChannel;
+
+import java.io.IOException;
+import java.util.List;
+
+/** A backend exchange that tells the request when the response headers arrive (or never will). */
+final class BackendExchange implements ClientExchange {
+
+    private final ClientExchange delegate;
+    private final ProxiedRequest request;
+
+    BackendExchange(ClientExchange delegate, ProxiedRequest request) {
+        this.delegate = delegate;
+        this.request = request;
+    }
+
+    @Override
+    public void setResponseListener(ClientCallback<ClientExchange> responseListener) {
+        delegate.setResponseListener(new ClientCallback<>() {
+            @Override
+            public void completed(ClientExchange result) {
+                request.handler.onResponseHeaders(request, result.getResponse());
+                responseListener.completed(BackendExchange.this);
+            }
+
+            @Override
+            public void failed(IOException e) {
+                request.responseFailed();
+                responseListener.failed(e);
+            }
+        });
+    }
+
+    @Override
+    public void setContinueHandler(ContinueNotification continueHandler) {
+        delegate.setContinueHandler(continueHandler);
+    }
+
+    @Override
+    public void setPushHandler(PushCallback pushCallback) {
+        delegate.setPushHandler(pushCallback);
+    }
+
+    @Override
+    public StreamSinkChannel getRequestChannel() {
+        return delegate.getRequestChannel();
+    }
+
+    @Override
+    public StreamSourceChannel getResponseChannel() {
+        return delegate.getResponseChannel();
+    }
+
+    @Override
+    public ClientRequest getRequest() {
+        return delegate.getRequest();
+    }
+
+    @Override
+    public ClientResponse getResponse() {
+        return delegate.getResponse();
+    }
+
+    @Override
+    public ClientResponse getContinueResponse() {
+        return delegate.getContinueResponse();
+    }
+
+    @Override
+    public ClientConnection getConnection() {
+        return delegate.getConnection();
+    }
+
+    @Override
+    public <T> T getAttachment(AttachmentKey<T> key) {
+        return delegate.getAttachment(key);
+    }
+
+    @Override
+    public <T> List<T> getAttachmentList(AttachmentKey<? extends List<T>> key) {
+        return delegate.getAttachmentList(key);
+    }
+
+    @Override
+    public <T> T putAttachment(AttachmentKey<T> key, T value) {
+        return delegate.putAttachment(key, value);
+    }
+
+    @Override
+    public <T> T removeAttachment(AttachmentKey<T> key) {
+        return delegate.removeAttachment(key);
+    }
+
+    @Override
+    public <T> void addToAttachmentList(AttachmentKey<AttachmentList<T>> key, T value) {
+        delegate.addToAttachmentList(key, value);
+    }
+}

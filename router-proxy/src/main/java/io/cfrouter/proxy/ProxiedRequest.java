@@ -1,0 +1,341 @@
+package io.cfrouter.proxy;
+
+import io.cfrouter.core.Endpoint;
+import io.cfrouter.core.RequestRecord;
+import io.cfrouter.registry.EndpointIterator;
+import io.cfrouter.registry.Route;
+import io.cfrouter.registry.RouteEndpoint;
+import io.undertow.client.ClientConnection;
+import io.undertow.server.ExchangeCompletionListener;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.server.handlers.proxy.ProxyCallback;
+import io.undertow.server.handlers.proxy.ProxyClient;
+import io.undertow.server.handlers.proxy.ProxyConnection;
+import io.undertow.util.AttachmentKey;
+import io.undertow.util.Headers;
+import io.undertow.util.HttpString;
+import io.undertow.util.Methods;
+import io.undertow.util.WorkerUtils;
+import org.xnio.IoUtils;
+import org.xnio.XnioExecutor;
+
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One proxied request: its walk over the route's endpoints, its deadline, what went wrong, and the facts
+ * for its {@link RequestRecord}. Lives on the exchange's I/O thread (every callback that touches it runs
+ * there), so it needs no locking. It is also the {@link ProxyClient.ProxyTarget} handed to Undertow, so a
+ * retry costs no allocation.
+ */
+final class ProxiedRequest implements ProxyClient.ProxyTarget, ExchangeCompletionListener, Runnable {
+
+    static final AttachmentKey<ProxiedRequest> KEY = AttachmentKey.create(ProxiedRequest.class);
+    static final HttpString IDEMPOTENCY_KEY = new HttpString("Idempotency-Key");
+
+    final RouterHandler handler;
+    final HttpServerExchange exchange;
+    final Route route;
+    final String host;
+    final String requestId;
+    final String stickyInstance;
+    final long startNanos;
+    final long startMillis;
+    final boolean upgrade;
+    final boolean bodiless;
+    private final EndpointIterator endpoints;
+
+    /** The endpoint of the current attempt, counted in flight; null between attempts. */
+    RouteEndpoint current;
+    /** The endpoint that answered (or was last tried), for the record and the trace headers. */
+    Endpoint served;
+    int attempts;
+    boolean connectionLimit;
+
+    String xForwardedFor = "";
+    String xForwardedProto = "";
+    long requestBytes;
+
+    private XnioExecutor.Key deadline;
+    boolean timedOut;
+    boolean headersReceived;
+    boolean clientGone;
+    private boolean finished;
+
+    /** The pending connection attempt, if any. */
+    Dial dial;
+    /** The backend connection of the current attempt, if any. */
+    ClientConnection backend;
+    boolean backendReused;
+    /** A connection opened outside the pools (keep-alive race retry): closed when the request ends. */
+    ClientConnection unpooled;
+
+    /** Set by the failure that ended the last attempt, read by {@link #retryable()} and {@link #next()}. */
+    private boolean retry;
+    private boolean retrySameEndpointFresh;
+    boolean freshConnection;
+    private boolean markFailed;
+
+    /** Undertow's callback for the whole request, captured on the first {@code getConnection}. */
+    ProxyCallback<ProxyConnection> proxyCallback;
+
+    ProxiedRequest(RouterHandler handler, HttpServerExchange exchange, Route route, String host, String requestId,
+                   String stickyInstance, long startNanos, long startMillis, boolean upgrade) {
+        this.handler = handler;
+        this.exchange = exchange;
+        this.route = route;
+        this.host = host;
+        this.requestId = requestId;
+        this.stickyInstance = stickyInstance;
+        this.startNanos = startNanos;
+        this.startMillis = startMillis;
+        this.upgrade = upgrade;
+        this.bodiless = RouterHandler.isBodiless(exchange.getRequestHeaders());
+        this.endpoints = route.iterator(stickyInstance);
+    }
+
+    // ---- the walk over endpoints --------------------------------------------------------------------
+
+    /** The target of the next attempt, or null when there is none (limit, deadline, client gone). */
+    ProxyClient.ProxyTarget next() {
+        if (current != null) {
+            if (retrySameEndpointFresh && !timedOut && !clientGone) {
+                retrySameEndpointFresh = false;
+                freshConnection = true;
+                return this;
+            }
+            if (markFailed) {
+                current.markFailed();
+            }
+            current.release();
+            current = null;
+        }
+        markFailed = false;
+        freshConnection = false;
+        if (timedOut || clientGone || attempts >= handler.settings.maxAttempts()) {
+            return null;
+        }
+        RouteEndpoint next = endpoints.next();
+        if (next == null) {
+            connectionLimit = attempts == 0 && endpoints.connectionLimitReached();
+            return null;
+        }
+        attempts++;
+        current = next;
+        served = next.endpoint();
+        return this;
+    }
+
+    /** A connection attempt failed (refused, dial timeout): the endpoint is marked and another is tried. */
+    void connectFailed() {
+        markFailed = !timedOut && !clientGone;
+        retry = true;
+    }
+
+    /** The request was not sent: always retried; a reused connection means the keep-alive race. */
+    void sendFailed() {
+        onFailure(true);
+    }
+
+    /** The connection failed after the request was sent and before the response headers arrived. */
+    void responseFailed() {
+        onFailure(false);
+    }
+
+    private void onFailure(boolean notSent) {
+        retrySameEndpointFresh = false;
+        if (timedOut || clientGone) {
+            retry = false;
+            markFailed = false;
+            return;
+        }
+        boolean idempotent = isIdempotent();
+        boolean bodiless = isBodiless();
+        if (backendReused && !freshConnection && (notSent || idempotent || bodiless)) {
+            // The keep-alive race: the backend closed an idle pooled connection as we reused it. Not the
+            // endpoint's fault; try it again on a connection of our own.
+            retry = true;
+            retrySameEndpointFresh = true;
+            markFailed = false;
+        } else {
+            retry = notSent || (idempotent && bodiless);
+            markFailed = true;
+        }
+    }
+
+    /** Whether Undertow may retry after the failure just recorded (its idempotent-request predicate). */
+    boolean retryable() {
+        return retry && !timedOut && !clientGone;
+    }
+
+    private boolean isIdempotent() {
+        HttpString m = exchange.getRequestMethod();
+        return m.equals(Methods.GET) || m.equals(Methods.HEAD) || m.equals(Methods.OPTIONS)
+                || m.equals(Methods.TRACE) || exchange.getRequestHeaders().contains(IDEMPOTENCY_KEY);
+    }
+
+    private boolean isBodiless() {
+        return bodiless;
+    }
+
+    // ---- the deadline for response headers ------------------------------------------------------------
+
+    void startDeadline() {
+        long millis = handler.settings.endpointTimeout().toMillis();
+        deadline = WorkerUtils.executeAfter(exchange.getIoThread(), this, millis, TimeUnit.MILLISECONDS);
+    }
+
+    /** The deadline passed before the response headers: end the current attempt; the answer is 502. */
+    @Override
+    public void run() {
+        deadline = null;
+        if (headersReceived || finished) {
+            return;
+        }
+        timedOut = true;
+        Dial pending = dial;
+        if (pending != null) {
+            pending.abandon();
+        } else if (backend != null) {
+            IoUtils.safeClose(backend);
+        }
+    }
+
+    void cancelDeadline() {
+        XnioExecutor.Key key = deadline;
+        if (key != null) {
+            key.remove();
+            deadline = null;
+        }
+    }
+
+    /** The backend's response headers arrived. */
+    void onResponseHeaders() {
+        headersReceived = true;
+        cancelDeadline();
+    }
+
+    // ---- the end --------------------------------------------------------------------------------------
+
+    @Override
+    public void exchangeEvent(HttpServerExchange exchange, NextListener nextListener) {
+        try {
+            if (exchange.getStatusCode() == 101) {
+                // Upgraded: the request lasts as long as the connection.
+                exchange.getConnection().addCloseListener(connection -> finish());
+            } else {
+                finish();
+            }
+        } finally {
+            nextListener.proceed();
+        }
+    }
+
+    /** Releases the endpoint and reports the request, once. */
+    void finish() {
+        if (finished) {
+            return;
+        }
+        finished = true;
+        cancelDeadline();
+        if (current != null) {
+            current.release();
+            current = null;
+        }
+        if (unpooled != null && !unpooled.isUpgraded()) {
+            IoUtils.safeClose(unpooled);
+        }
+        handler.report(this);
+    }
+
+    RequestRecord record() {
+        HttpServerExchange ex = exchange;
+        int status = clientGone ? 499 : ex.getStatusCode();
+        Endpoint e = served;
+        String routerError = ex.getResponseHeaders().getFirst(RouterErrors.X_CF_ROUTER_ERROR);
+        return new RequestRecord(host, startMillis, ex.getRequestMethod().toString(), RouterHandler.uriOf(ex),
+                ex.getProtocol().toString(), status, requestBytes, ex.getResponseBytesSent(),
+                orEmpty(ex.getRequestHeaders().getFirst(Headers.REFERER)),
+                orEmpty(ex.getRequestHeaders().getFirst(Headers.USER_AGENT)), clientAddress(ex),
+                e == null ? "" : e.address(), xForwardedFor, xForwardedProto, requestId,
+                System.nanoTime() - startNanos, e == null ? "" : e.appId(), e == null ? "" : e.instanceIndex(),
+                e == null ? "" : e.instanceId(), e == null ? "" : e.component(), orEmpty(routerError));
+    }
+
+    static String clientAddress(HttpServerExchange exchange) {
+        InetSocketAddress a = exchange.getSourceAddress();
+        if (a == null) {
+            return "";
+        }
+        String ip = a.getAddress() == null ? a.getHostString() : a.getAddress().getHostAddress();
+        return (ip.indexOf(':') >= 0 ? "[" + ip + "]" : ip) + ":" + a.getPort();
+    }
+
+    static String orEmpty(String s) {
+        return s == null ? "" : s;
+    }
+
+    /** One connection attempt: guards Undertow's callback against late answers after a dial timeout. */
+    final class Dial implements ProxyCallback<ProxyConnection>, Runnable {
+        private final XnioExecutor.Key timer;
+        private boolean done;
+
+        Dial() {
+            this.timer = WorkerUtils.executeAfter(exchange.getIoThread(), this,
+                    handler.settings.endpointDialTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        }
+
+        /** The dial timeout. */
+        @Override
+        public void run() {
+            if (!done) {
+                failed(exchange);
+            }
+        }
+
+        void abandon() {
+            if (!done) {
+                failed(exchange);
+            }
+        }
+
+        private boolean end() {
+            if (done) {
+                return false;
+            }
+            done = true;
+            timer.remove();
+            dial = null;
+            return true;
+        }
+
+        @Override
+        public void completed(HttpServerExchange exchange, ProxyConnection connection) {
+            if (!end()) {
+                return; // too late: the pool takes the connection back when the exchange ends
+            }
+            handler.client.connected(ProxiedRequest.this, connection.getConnection());
+            proxyCallback.completed(exchange,
+                    new ProxyConnection(new BackendConnection(connection.getConnection(), ProxiedRequest.this), "/"));
+        }
+
+        @Override
+        public void failed(HttpServerExchange exchange) {
+            if (!end()) {
+                return;
+            }
+            connectFailed();
+            proxyCallback.failed(exchange);
+        }
+
+        @Override
+        public void couldNotResolveBackend(HttpServerExchange exchange) {
+            failed(exchange);
+        }
+
+        @Override
+        public void queuedRequestFailed(HttpServerExchange exchange) {
+            failed(exchange);
+        }
+    }
+}

@@ -1,0 +1,119 @@
+package io.cfrouter.proxy;
+
+import io.undertow.Undertow;
+import io.undertow.UndertowOptions;
+import io.undertow.server.HttpHandler;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Builds the proxy's HTTP listener with the Undertow options the contract needs, so that the launcher and
+ * embedders do not repeat them: the request URI is not decoded (it is forwarded byte for byte, and routes
+ * match the path as sent), request heads up to a hard cap above {@code max_request_header_bytes} reach the
+ * handler (which answers 431 over the limit), no {@code Connection: keep-alive} is added to responses, and
+ * idle client connections close after the frontend idle timeout.
+ *
+ * <pre>{@code
+ * Undertow server = ProxyServer.builder(handler).host("0.0.0.0").port(8081)
+ *         .maxRequestHeaderBytes(settings.maxRequestHeaderBytes()).idleTimeout(Duration.ofSeconds(900))
+ *         .build();
+ * server.start();
+ * }</pre>
+ *
+ * Not thread-safe; the server it builds is Undertow's own.
+ */
+public final class ProxyServer {
+
+    /** Room above {@code max_request_header_bytes} so the handler, not Undertow's parser, sees oversized heads. */
+    private static final int HEADER_SLACK = 64 * 1024;
+
+    private final HttpHandler handler;
+    private String host = "0.0.0.0";
+    private int port = 8081;
+    private int maxRequestHeaderBytes = 1 << 20;
+    private Duration idleTimeout = Duration.ofSeconds(900);
+    private int ioThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
+
+    private ProxyServer(HttpHandler handler) {
+        this.handler = Objects.requireNonNull(handler, "handler");
+    }
+
+    /** A builder for a listener whose root handler is {@code handler} (a {@link RouterHandler}, maybe wrapped). */
+    public static ProxyServer builder(HttpHandler handler) {
+        return new ProxyServer(handler);
+    }
+
+    /** The address to bind (default {@code 0.0.0.0}). */
+    public ProxyServer host(String host) {
+        this.host = Objects.requireNonNull(host, "host");
+        return this;
+    }
+
+    /** The port to bind, 0 for any free port (default 8081). */
+    public ProxyServer port(int port) {
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("port: " + port + " (expected: 0-65535)");
+        }
+        this.port = port;
+        return this;
+    }
+
+    /** {@code max_request_header_bytes}; should match {@link ProxySettings#maxRequestHeaderBytes()}. */
+    public ProxyServer maxRequestHeaderBytes(int bytes) {
+        if (bytes < 1) {
+            throw new IllegalArgumentException("maxRequestHeaderBytes: " + bytes + " (expected: >= 1)");
+        }
+        this.maxRequestHeaderBytes = bytes;
+        return this;
+    }
+
+    /** {@code frontend_idle_timeout}: idle client connections, upgraded ones included, close after it. */
+    public ProxyServer idleTimeout(Duration timeout) {
+        Objects.requireNonNull(timeout, "timeout");
+        if (timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException("idleTimeout: " + timeout + " (expected: > 0)");
+        }
+        this.idleTimeout = timeout;
+        return this;
+    }
+
+    /** I/O threads (default: the number of cores, at least 2). The proxy needs no worker threads. */
+    public ProxyServer ioThreads(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("ioThreads: " + threads + " (expected: >= 1)");
+        }
+        this.ioThreads = threads;
+        return this;
+    }
+
+    /** The server, not yet started. */
+    public Undertow build() {
+        return listenerOptions(Undertow.builder(), maxRequestHeaderBytes, idleTimeout)
+                .addHttpListener(port, host)
+                .setIoThreads(ioThreads)
+                .setWorkerThreads(Math.max(2, ioThreads))
+                .setHandler(handler)
+                .build();
+    }
+
+    /**
+     * Applies the proxy listener's options to an Undertow builder, for embedders that build their own server.
+     *
+     * @return {@code builder}
+     */
+    public static Undertow.Builder listenerOptions(Undertow.Builder builder, int maxRequestHeaderBytes,
+                                                   Duration idleTimeout) {
+        int idleMillis = (int) Math.min(Integer.MAX_VALUE, idleTimeout.toMillis());
+        return builder
+                .setServerOption(UndertowOptions.DECODE_URL, false)
+                .setServerOption(UndertowOptions.MAX_HEADER_SIZE,
+                        (int) Math.min(Integer.MAX_VALUE, (long) maxRequestHeaderBytes + HEADER_SLACK))
+                .setServerOption(UndertowOptions.MAX_HEADERS, 10_000)
+                .setServerOption(UndertowOptions.MAX_PARAMETERS, 100_000)
+                .setServerOption(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false)
+                .setServerOption(UndertowOptions.ALWAYS_SET_DATE, true)
+                .setServerOption(UndertowOptions.IDLE_TIMEOUT, idleMillis)
+                .setServerOption(UndertowOptions.NO_REQUEST_TIMEOUT, idleMillis);
+    }
+}

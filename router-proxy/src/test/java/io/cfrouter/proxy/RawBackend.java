@@ -1,0 +1,91 @@
+package io.cfrouter.proxy;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A backend on a raw socket that answers each (bodiless) request with its own head, byte for byte, as the
+ * body; keeps connections alive. Shows exactly what the router sent.
+ */
+final class RawBackend implements AutoCloseable {
+
+    final ServerSocket socket;
+    final BlockingQueue<String> heads = new LinkedBlockingQueue<>();
+    final AtomicInteger connections = new AtomicInteger();
+
+    RawBackend() throws IOException {
+        socket = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        Thread t = new Thread(this::accept, "raw-backend");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    int port() {
+        return socket.getLocalPort();
+    }
+
+    private void accept() {
+        while (!socket.isClosed()) {
+            try {
+                Socket s = socket.accept();
+                connections.incrementAndGet();
+                Thread t = new Thread(() -> serve(s), "raw-backend-conn");
+                t.setDaemon(true);
+                t.start();
+            } catch (IOException e) {
+                return;
+            }
+        }
+    }
+
+    private void serve(Socket s) {
+        try (s) {
+            InputStream in = s.getInputStream();
+            OutputStream out = s.getOutputStream();
+            while (true) {
+                String head = readHead(in);
+                if (head == null) {
+                    return;
+                }
+                heads.add(head);
+                byte[] body = head.getBytes(StandardCharsets.ISO_8859_1);
+                out.write(("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + body.length
+                        + "\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nX-Hop: secret\r\n\r\n")
+                        .getBytes(StandardCharsets.ISO_8859_1));
+                out.write(body);
+                out.flush();
+            }
+        } catch (IOException e) {
+            // connection gone
+        }
+    }
+
+    static String readHead(InputStream in) throws IOException {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        int matched = 0;
+        int b;
+        while ((b = in.read()) != -1) {
+            buf.write(b);
+            matched = (b == '\r' && (matched == 0 || matched == 2)) || (b == '\n' && (matched == 1 || matched == 3))
+                    ? matched + 1 : (b == '\r' ? 1 : 0);
+            if (matched == 4) {
+                return buf.toString(StandardCharsets.ISO_8859_1);
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public void close() throws IOException {
+        socket.close();
+    }
+}
