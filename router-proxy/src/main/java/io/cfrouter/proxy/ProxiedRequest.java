@@ -196,8 +196,13 @@ final class ProxiedRequest implements ProxyClient.ProxyTarget, ExchangeCompletio
         Dial pending = dial;
         if (pending != null) {
             pending.abandon();
-        } else if (backend != null) {
+        } else {
+            // Closing a client connection may wait for the backend's FIN; answer now, as Undertow's own
+            // request timeout does, rather than when the failure callback comes.
             IoUtils.safeClose(backend);
+            if (!exchange.isResponseStarted()) {
+                handler.routerAnswer(this);
+            }
         }
     }
 
