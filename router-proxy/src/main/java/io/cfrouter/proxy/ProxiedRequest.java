@@ -225,6 +225,10 @@ final class ProxiedRequest implements ProxyClient.ProxyTarget, ExchangeCompletio
     @Override
     public void exchangeEvent(HttpServerExchange exchange, NextListener nextListener) {
         try {
+            if (headersReceived && !clientGone && isCut(exchange)) {
+                // The client's connection closed under the response: the socket noticed before any write failed.
+                clientGone = true;
+            }
             if (exchange.getStatusCode() == 101) {
                 // Upgraded: the request lasts as long as the connection.
                 exchange.getConnection().addCloseListener(connection -> finish());
@@ -233,6 +237,19 @@ final class ProxiedRequest implements ProxyClient.ProxyTarget, ExchangeCompletio
             }
         } finally {
             nextListener.proceed();
+        }
+    }
+
+    /** Whether fewer body bytes went out than the response's {@code Content-Length} announced. */
+    private static boolean isCut(HttpServerExchange exchange) {
+        String length = exchange.getResponseHeaders().getFirst(Headers.CONTENT_LENGTH);
+        if (length == null || exchange.getRequestMethod().equals(Methods.HEAD)) {
+            return false;
+        }
+        try {
+            return exchange.getResponseBytesSent() < Long.parseLong(length.trim());
+        } catch (NumberFormatException e) {
+            return false;
         }
     }
 
