@@ -107,6 +107,7 @@ public final class ProxyServer {
         int idleMillis = (int) Math.min(Integer.MAX_VALUE, idleTimeout.toMillis());
         return builder
                 .setServerOption(UndertowOptions.DECODE_URL, false)
+                .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, -1L)
                 .setServerOption(UndertowOptions.MAX_HEADER_SIZE,
                         (int) Math.min(Integer.MAX_VALUE, (long) maxRequestHeaderBytes + HEADER_SLACK))
                 .setServerOption(UndertowOptions.MAX_HEADERS, 10_000)
