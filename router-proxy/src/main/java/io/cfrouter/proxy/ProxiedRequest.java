@@ -60,6 +60,8 @@ final class ProxiedRequest implements ProxyClient.ProxyTarget, ExchangeCompletio
     boolean timedOut;
     boolean headersReceived;
     boolean clientGone;
+    /** The status to log when it is not the exchange's (a raw tunnel); 0 for the exchange's. */
+    int recordStatus;
     private boolean finished;
 
     /** The pending connection attempt, if any. */
@@ -272,7 +274,7 @@ final class ProxiedRequest implements ProxyClient.ProxyTarget, ExchangeCompletio
 
     RequestRecord record() {
         HttpServerExchange ex = exchange;
-        int status = clientGone ? 499 : ex.getStatusCode();
+        int status = clientGone ? 499 : recordStatus != 0 ? recordStatus : ex.getStatusCode();
         Endpoint e = served;
         String routerError = ex.getResponseHeaders().getFirst(RouterErrors.X_CF_ROUTER_ERROR);
         return new RequestRecord(host, startMillis, ex.getRequestMethod().toString(), RouterHandler.uriOf(ex),

@@ -105,7 +105,10 @@ final class Tunnels {
 
     private void takeOver(ProxiedRequest r, StreamConnection backend, boolean connect) {
         HttpServerExchange exchange = r.exchange;
-        exchange.setStatusCode(connect ? 200 : 101);
+        // The exchange itself stays 200: a 101 would make Undertow look for an upgrade listener when the
+        // connection closes. The record says 101 for the raw tunnel.
+        exchange.setPersistent(false);
+        r.recordStatus = connect ? 200 : 101;
         HttpServerConnection connection = (HttpServerConnection) exchange.getConnection();
         StreamConnection client = connection.getChannel();
         PooledByteBuffer extra = connection.getExtraBytes();

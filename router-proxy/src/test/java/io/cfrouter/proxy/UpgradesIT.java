@@ -1,0 +1,262 @@
+package io.cfrouter.proxy;
+
+import io.cfrouter.testsupport.Await;
+import io.cfrouter.testsupport.FreePort;
+import io.cfrouter.testsupport.HttpExchange;
+import io.undertow.Handlers;
+import io.undertow.websockets.core.AbstractReceiveListener;
+import io.undertow.websockets.core.BufferedBinaryMessage;
+import io.undertow.websockets.core.BufferedTextMessage;
+import io.undertow.websockets.core.WebSocketChannel;
+import io.undertow.websockets.core.WebSockets;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** §3.6: WebSocket through the router, the {@code Upgrade: tcp} tunnel and {@code CONNECT}. */
+class UpgradesIT {
+
+    private ProxyFixture router;
+
+    @BeforeEach
+    void start() {
+        // A short header deadline: upgraded and tunnelled connections must outlive it.
+        router = new ProxyFixture(ProxySettings.defaults().withEndpointTimeout(Duration.ofMillis(300)), 0);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        router.close();
+    }
+
+    private int webSocketEchoBackend() {
+        return router.backend(Handlers.websocket((exchange, channel) -> {
+            channel.getReceiveSetter().set(new AbstractReceiveListener() {
+                @Override
+                protected void onFullTextMessage(WebSocketChannel ch, BufferedTextMessage message) {
+                    WebSockets.sendText(message.getData(), ch, null);
+                }
+
+                @Override
+                protected void onFullBinaryMessage(WebSocketChannel ch, BufferedBinaryMessage message) {
+                    WebSockets.sendBinary(message.getData().getResource(), ch, null);
+                }
+            });
+            channel.resumeReceives();
+        }));
+    }
+
+    @Test
+    void shouldRelayAWebSocketEchoWith100kBFramesPastTheHeaderDeadline() throws Exception {
+        router.register("127.0.0.1", webSocketEchoBackend());
+        Echoes echoes = new Echoes();
+        WebSocket ws = HttpClient.newHttpClient().newWebSocketBuilder()
+                .buildAsync(URI.create("ws://127.0.0.1:" + router.port + "/echo"), echoes).get(10, TimeUnit.SECONDS);
+        String text = "x".repeat(100_000);
+        byte[] binary = new byte[100_000];
+        new Random(7).nextBytes(binary);
+        ws.sendText(text, true).get(10, TimeUnit.SECONDS);
+        assertThat(echoes.nextText()).isEqualTo(text);
+        ws.sendBinary(ByteBuffer.wrap(binary), true).get(10, TimeUnit.SECONDS);
+        assertThat(echoes.nextBinary()).isEqualTo(binary);
+        ScheduledExecutorService later = Executors.newSingleThreadScheduledExecutor();
+        try {
+            // Past the 300 ms endpoint_timeout: the upgraded connection is not cut.
+            later.schedule(() -> ws.sendText("still here", true), 700, TimeUnit.MILLISECONDS);
+            assertThat(echoes.nextText()).isEqualTo("still here");
+        } finally {
+            later.shutdownNow();
+        }
+        ws.sendClose(WebSocket.NORMAL_CLOSURE, "bye").get(10, TimeUnit.SECONDS);
+        assertThat(router.record("/echo").status()).isEqualTo(101);
+    }
+
+    @Test
+    void shouldAnswer502WhenTheUpgradeBackendRefuses() {
+        router.register("ws.example.com", FreePort.find());
+        HttpExchange.Response r = HttpExchange.get(router.port, "ws.example.com", "/ws", "Connection: Upgrade",
+                "Upgrade: websocket", "Sec-WebSocket-Version: 13", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==");
+        assertThat(r.status()).isEqualTo(502);
+        assertThat(r.header("X-Cf-RouterError")).contains("endpoint_failure");
+    }
+
+    @Test
+    void shouldTunnelUpgradeTcpWithoutForwardingTheRequestHeadOrAnswering101() throws Exception {
+        try (EchoBackend echo = new EchoBackend()) {
+            router.register("tcp.example.com", echo.port());
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress("127.0.0.1", router.port));
+                s.setSoTimeout(10_000);
+                OutputStream out = s.getOutputStream();
+                out.write(("GET /anything HTTP/1.1\r\nHost: tcp.example.com\r\nConnection: keep-alive, Upgrade\r\n"
+                        + "Upgrade: tcp\r\n\r\nhello").getBytes(StandardCharsets.ISO_8859_1));
+                out.flush();
+                assertThat(new String(s.getInputStream().readNBytes(5), StandardCharsets.ISO_8859_1)).isEqualTo("hello");
+                out.write("after the deadline".getBytes(StandardCharsets.ISO_8859_1));
+                out.flush();
+                assertThat(new String(s.getInputStream().readNBytes(18), StandardCharsets.ISO_8859_1))
+                        .isEqualTo("after the deadline");
+            }
+            assertThat(echo.firstBytes()).isEqualTo("hello");
+            assertThat(router.record("/anything").status()).isEqualTo(101);
+        }
+    }
+
+    @Test
+    void shouldAnswer502WhenNoTcpEndpointAccepts() {
+        router.register("tcp.example.com", FreePort.find());
+        router.register("tcp.example.com", FreePort.find());
+        HttpExchange.Response r = HttpExchange.get(router.port, "tcp.example.com", "/", "Connection: Upgrade", "Upgrade: tcp");
+        assertThat(r.status()).isEqualTo(502);
+    }
+
+    @Test
+    void shouldTunnelConnectToARegisteredRouteOnly() throws Exception {
+        try (EchoBackend echo = new EchoBackend()) {
+            router.register("tunnel.example.com", echo.port());
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress("127.0.0.1", router.port));
+                s.setSoTimeout(10_000);
+                OutputStream out = s.getOutputStream();
+                out.write("CONNECT tunnel.example.com:443 HTTP/1.1\r\nHost: tunnel.example.com:443\r\n\r\nping"
+                        .getBytes(StandardCharsets.ISO_8859_1));
+                out.flush();
+                InputStream in = s.getInputStream();
+                assertThat(RawBackend.readHead(in)).isEqualTo("HTTP/1.1 200 Connection Established\r\n\r\n");
+                assertThat(new String(in.readNBytes(4), StandardCharsets.ISO_8859_1)).isEqualTo("ping");
+            }
+            assertThat(echo.firstBytes()).isEqualTo("ping");
+            int before = echo.accepted.get();
+            HttpExchange.Response open = HttpExchange.send(router.port,
+                    "CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+            assertThat(open.status()).isEqualTo(404);
+            assertThat(open.header("X-Cf-RouterError")).contains("unknown_route");
+            assertThat(echo.accepted.get()).isEqualTo(before);
+        }
+    }
+
+    /** Collects whole messages from the JDK's WebSocket client. */
+    static final class Echoes implements WebSocket.Listener {
+        private final java.util.concurrent.BlockingQueue<Object> messages = new java.util.concurrent.LinkedBlockingQueue<>();
+        private final StringBuilder text = new StringBuilder();
+        private final ByteArrayOutputStream binary = new ByteArrayOutputStream();
+
+        @Override
+        public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
+            text.append(data);
+            if (last) {
+                messages.add(text.toString());
+                text.setLength(0);
+            }
+            ws.request(1);
+            return CompletableFuture.completedFuture(null);
+        }
+
+        @Override
+        public CompletionStage<?> onBinary(WebSocket ws, ByteBuffer data, boolean last) {
+            byte[] b = new byte[data.remaining()];
+            data.get(b);
+            binary.writeBytes(b);
+            if (last) {
+                messages.add(binary.toByteArray());
+                binary.reset();
+            }
+            ws.request(1);
+            return CompletableFuture.completedFuture(null);
+        }
+
+        String nextText() throws InterruptedException {
+            return (String) next();
+        }
+
+        byte[] nextBinary() throws InterruptedException {
+            return (byte[]) next();
+        }
+
+        private Object next() throws InterruptedException {
+            Object m = messages.poll(10, TimeUnit.SECONDS);
+            assertThat(m).as("an echoed message").isNotNull();
+            return m;
+        }
+    }
+
+    /** Echoes every byte back; remembers what the first connection received first. */
+    static final class EchoBackend implements AutoCloseable {
+        private final ServerSocket socket = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        final AtomicInteger accepted = new AtomicInteger();
+        private volatile byte[] first;
+
+        EchoBackend() throws IOException {
+            Thread t = new Thread(() -> {
+                while (!socket.isClosed()) {
+                    try {
+                        Socket s = socket.accept();
+                        accepted.incrementAndGet();
+                        Thread c = new Thread(() -> echo(s));
+                        c.setDaemon(true);
+                        c.start();
+                    } catch (IOException e) {
+                        return;
+                    }
+                }
+            });
+            t.setDaemon(true);
+            t.start();
+        }
+
+        int port() {
+            return socket.getLocalPort();
+        }
+
+        String firstBytes() {
+            return Await.value(Duration.ofSeconds(5), "bytes at the echo backend", () -> first, f -> f != null)
+                    .length == 0 ? "" : new String(first, StandardCharsets.ISO_8859_1);
+        }
+
+        private void echo(Socket s) {
+            try (s) {
+                byte[] buf = new byte[8192];
+                InputStream in = s.getInputStream();
+                for (int n = in.read(buf); n >= 0; n = in.read(buf)) {
+                    if (first == null) {
+                        first = Arrays.copyOf(buf, n);
+                    }
+                    s.getOutputStream().write(buf, 0, n);
+                    s.getOutputStream().flush();
+                }
+            } catch (IOException e) {
+                // closed
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
+        }
+    }
+}
