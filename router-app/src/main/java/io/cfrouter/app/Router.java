@@ -6,6 +6,8 @@ import io.cfrouter.core.Ticker;
 import io.cfrouter.nats.NatsAdapter;
 import io.cfrouter.nats.NatsSettings;
 import io.cfrouter.nats.NatsStats;
+import io.cfrouter.proxy.ProxyExtension;
+import io.cfrouter.proxy.ProxyServer;
 import io.cfrouter.proxy.ProxySettings;
 import io.cfrouter.proxy.RouterHandler;
 import io.cfrouter.registry.RouteRegistry;
@@ -165,21 +167,21 @@ final class Router implements AutoCloseable {
                 settings.maxAttempts(), settings.endpointTimeout(), settings.endpointDialTimeout(),
                 settings.traceKey(), settings.secureCookies(), settings.stickySessionCookieNames(),
                 settings.maxRequestHeaderBytes());
-        // WIRING POINT (proxy): hand requestObserver() to RouterHandler once its constructor takes a
-        // RequestObserver, and drop RequestRecordingHandler; until then the access log is opened but
-        // receives no requests, and the statistics are fed by RequestRecordingHandler.
-        routerHandler = new RouterHandler(registry, proxySettings, health);
-        proxyShutdown = new GracefulShutdownHandler(new RequestRecordingHandler(routerHandler, registry, statistics));
+        routerHandler = RouterHandler.builder(registry)
+                .settings(proxySettings)
+                .health(health)
+                .observer(requestObserver())
+                .build();
+        List<ProxyExtension> extensions = ProxyExtension.load(Router.class.getClassLoader());
+        extensions.forEach(e -> LOGGER.info("Proxy extension {} (order {})", e.getClass().getName(), e.order()));
+        proxyShutdown = new GracefulShutdownHandler(ProxyExtension.wrapAll(extensions, routerHandler));
         proxyWorker = newProxyWorker();
         // Thread counts live in newProxyWorker(): with an external worker, setIoThreads/setWorkerThreads
         // on this builder have no effect.
-        proxyServer = Undertow.builder()
+        proxyServer = ProxyServer.listenerOptions(Undertow.builder(), settings.maxRequestHeaderBytes(),
+                        settings.frontendIdleTimeout())
                 .setWorker(proxyWorker)
                 .addHttpListener(settings.port(), settings.host())
-                .setServerOption(UndertowOptions.MAX_HEADER_SIZE, settings.maxRequestHeaderBytes())
-                .setServerOption(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false)
-                .setServerOption(UndertowOptions.IDLE_TIMEOUT,
-                        (int) Math.min(Integer.MAX_VALUE, settings.frontendIdleTimeout().toMillis()))
                 .setHandler(proxyShutdown)
                 .build();
         listen(proxyServer, "port", settings.port());
