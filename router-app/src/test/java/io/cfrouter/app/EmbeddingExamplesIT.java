@@ -8,6 +8,7 @@ import io.cfrouter.core.Health;
 import io.cfrouter.core.LoadBalancing;
 import io.cfrouter.core.RouteKey;
 import io.cfrouter.core.Ticker;
+import io.cfrouter.proxy.ProxyServer;
 import io.cfrouter.proxy.ProxySettings;
 import io.cfrouter.proxy.RouterHandler;
 import io.cfrouter.registry.EndpointIterator;
@@ -150,11 +151,15 @@ class EmbeddingExamplesIT {
         // snippet:proxyInYourServer
         RouteRegistry registry = RouteRegistry.builder().build();
         Health health = new Health(); // STARTING: the User-Agent health check answers 503
-        RouterHandler router = new RouterHandler(registry, ProxySettings.defaults(), health);
+        RouterHandler router = RouterHandler.builder(registry)
+                .settings(ProxySettings.defaults())
+                .health(health)
+                .build();
 
-        Undertow server = Undertow.builder()
-                .addHttpListener(0, "127.0.0.1") // 0: any free port
-                .setHandler(new RequireBearerToken("let-me-in", router))
+        // ProxyServer: an Undertow listener with the options the proxy needs (URI not decoded, ...)
+        Undertow server = ProxyServer.builder(new RequireBearerToken("let-me-in", router))
+                .host("127.0.0.1")
+                .port(0) // 0: any free port
                 .build();
         server.start();
         health.set(Health.State.HEALTHY);

@@ -85,11 +85,12 @@ final class RegistryProxyClient implements ProxyClient, AutoCloseable {
         request.backend = connection;
         if (connection == request.unpooled) {
             request.backendReused = false;
-        } else if (used.add(connection)) {
-            request.backendReused = false;
-            connection.addCloseListener(used::remove);
-        } else {
+        } else if (used.contains(connection)) {
             request.backendReused = true;
+        } else {
+            request.backendReused = false;
+            used.add(connection);
+            connection.addCloseListener(used::remove);
         }
     }
 

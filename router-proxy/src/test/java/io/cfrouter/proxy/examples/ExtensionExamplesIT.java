@@ -23,10 +23,10 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The embedding examples that docs/embedding.md quotes (between the tag markers): compiled and run by the
- * build, so they cannot rot.
+ * Examples of the proxy's seams (an extension loaded with ServiceLoader, a handler in front, a route lookup
+ * of your own) that docs can quote, between the tag markers: compiled and run by the build.
  */
-class EmbeddingExamplesIT {
+class ExtensionExamplesIT {
 
     private final List<Undertow> servers = new ArrayList<>();
     private RouteRegistry registry;
