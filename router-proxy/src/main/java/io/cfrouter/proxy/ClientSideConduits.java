@@ -31,7 +31,7 @@ final class ClientSideConduits {
     private record RequestWrapper(ProxiedRequest request) implements ConduitWrapper<StreamSourceConduit> {
         @Override
         public StreamSourceConduit wrap(ConduitFactory<StreamSourceConduit> factory, HttpServerExchange exchange) {
-            return new CountingSource(factory.create(), request);
+            return new CountingSource(factory.create(), request, exchange.getRequestContentLength());
         }
     }
 
@@ -44,15 +44,19 @@ final class ClientSideConduits {
 
     private static final class CountingSource extends AbstractStreamSourceConduit<StreamSourceConduit> {
         private final ProxiedRequest request;
+        private final long contentLength;
 
-        CountingSource(StreamSourceConduit next, ProxiedRequest request) {
+        CountingSource(StreamSourceConduit next, ProxiedRequest request, long contentLength) {
             super(next);
             this.request = request;
+            this.contentLength = contentLength;
         }
 
         private long count(long n) {
             if (n > 0) {
                 request.requestBytes += n;
+            } else if (n < 0 && contentLength > 0 && request.requestBytes < contentLength) {
+                request.clientGone = true; // the body ended before its Content-Length: the client left
             }
             return n;
         }

@@ -227,8 +227,9 @@ final class ProxiedRequest implements ProxyClient.ProxyTarget, ExchangeCompletio
     @Override
     public void exchangeEvent(HttpServerExchange exchange, NextListener nextListener) {
         try {
-            if (headersReceived && !clientGone && isCut(exchange)) {
-                // The client's connection closed under the response: the socket noticed before any write failed.
+            if (!clientGone && recordStatus == 0 && (!exchange.getConnection().isOpen() || headersReceived && isCut(exchange))) {
+                // The client's connection closed under the request: Undertow noticed it (and ended the exchange)
+                // before a read or write of ours failed. A normal end runs these listeners before any close.
                 clientGone = true;
             }
             if (exchange.getStatusCode() == 101) {

@@ -224,6 +224,29 @@ class RetriesIT {
                 () -> endpoint("gone.example.com", backend).inFlight() == 0);
     }
 
+    @Test
+    void shouldLogAClientThatWentAwayDuringItsUploadAs499() throws Exception {
+        router.close();
+        router = new ProxyFixture();
+        int backend = router.backend(exchange -> exchange.getRequestReceiver().receiveFullBytes(
+                (ex, body) -> ex.getResponseSender().send("got " + body.length),
+                (ex, e) -> ex.endExchange()));
+        router.register("upload.example.com", backend);
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", router.port));
+            OutputStream out = s.getOutputStream();
+            out.write(("POST /cut HTTP/1.1\r\nHost: upload.example.com\r\nContent-Length: 10000000\r\n\r\n")
+                    .getBytes(StandardCharsets.ISO_8859_1));
+            out.write(new byte[100_000]);
+            out.flush();
+            Await.until(Duration.ofSeconds(5), "the upload in flight",
+                    () -> endpoint("upload.example.com", backend).inFlight() == 1);
+            s.setSoLinger(true, 0);
+        }
+        assertThat(router.record("/cut").status()).isEqualTo(499);
+        assertThat(endpoint("upload.example.com", backend).isFailed()).isFalse();
+    }
+
     private static void await(CountDownLatch latch) {
         try {
             latch.await(10, TimeUnit.SECONDS);

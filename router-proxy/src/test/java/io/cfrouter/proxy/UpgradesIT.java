@@ -117,8 +117,17 @@ class UpgradesIT {
                         + "Upgrade: tcp\r\n\r\nhello").getBytes(StandardCharsets.ISO_8859_1));
                 out.flush();
                 assertThat(new String(s.getInputStream().readNBytes(5), StandardCharsets.ISO_8859_1)).isEqualTo("hello");
-                out.write("after the deadline".getBytes(StandardCharsets.ISO_8859_1));
-                out.flush();
+                ScheduledExecutorService later = Executors.newSingleThreadScheduledExecutor();
+                try {
+                    // Past the 300 ms endpoint_timeout: the tunnel is not cut.
+                    later.schedule(() -> {
+                        out.write("after the deadline".getBytes(StandardCharsets.ISO_8859_1));
+                        out.flush();
+                        return null;
+                    }, 700, TimeUnit.MILLISECONDS).get(10, TimeUnit.SECONDS);
+                } finally {
+                    later.shutdownNow();
+                }
                 assertThat(new String(s.getInputStream().readNBytes(18), StandardCharsets.ISO_8859_1))
                         .isEqualTo("after the deadline");
             }
