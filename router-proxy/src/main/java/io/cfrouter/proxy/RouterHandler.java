@@ -255,6 +255,9 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
     /** The request URI in origin form, as the client sent it (percent-encoding, {@code ;}, {@code //} kept). */
     static String uriOf(HttpServerExchange exchange) {
         String uri = exchange.getRequestURI();
+        if (exchange.getRequestMethod().equals(Methods.CONNECT)) {
+            return uri; // authority form: host:port
+        }
         if (exchange.isHostIncludedInRequestURI()) {
             int authority = uri.indexOf("//");
             int slash = authority < 0 ? -1 : uri.indexOf('/', authority + 2);

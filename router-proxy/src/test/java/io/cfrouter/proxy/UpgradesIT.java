@@ -160,6 +160,7 @@ class UpgradesIT {
                 assertThat(new String(in.readNBytes(4), StandardCharsets.ISO_8859_1)).isEqualTo("ping");
             }
             assertThat(echo.firstBytes()).isEqualTo("ping");
+            assertThat(router.record("tunnel.example.com:443").status()).isEqualTo(200);
             int before = echo.accepted.get();
             HttpExchange.Response open = HttpExchange.send(router.port,
                     "CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
