@@ -1,5 +1,6 @@
 package io.cfrouter.proxy;
 
+import io.cfrouter.registry.RegistryEvent;
 import io.cfrouter.registry.RouteEndpoint;
 import io.undertow.client.ClientCallback;
 import io.undertow.client.ClientConnection;
@@ -106,6 +107,24 @@ final class RegistryProxyClient implements ProxyClient, AutoCloseable {
 
     private static URI uri(RouteEndpoint endpoint) {
         return URI.create("http://" + endpoint.endpoint().address());
+    }
+
+    /**
+     * An endpoint left a route: drop its pool, so pools do not pile up as instances come and go. If the
+     * address still serves another route, its next request opens a new pool; only idle connections are lost.
+     */
+    void onRegistryEvent(RegistryEvent event) {
+        RegistryEvent.Type type = event.type();
+        if (type == RegistryEvent.Type.ENDPOINT_REMOVED || type == RegistryEvent.Type.ENDPOINT_PRUNED) {
+            ProxyConnectionPool pool = pools.remove(event.endpoint().address());
+            if (pool != null) {
+                pool.close();
+            }
+        }
+    }
+
+    int poolCount() {
+        return pools.size();
     }
 
     @Override

@@ -4,6 +4,7 @@ import io.cfrouter.core.Endpoint;
 import io.cfrouter.core.Health;
 import io.cfrouter.core.RequestObserver;
 import io.cfrouter.core.RequestRecord;
+import io.cfrouter.registry.RegistryListener;
 import io.cfrouter.registry.Route;
 import io.cfrouter.registry.RouteRegistry;
 import io.undertow.client.ClientResponse;
@@ -48,6 +49,8 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
 
     final ProxySettings settings;
     final RegistryProxyClient client;
+    private final RouteRegistry registry;
+    private final RegistryListener poolCleaner;
     private final Health health;
     private final RequestObserver observer;
     private final RouteLookup lookup;
@@ -62,6 +65,9 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
         this.lookup = b.lookup != null ? b.lookup : RouteLookup.of(b.registry);
         this.sticky = new StickySessions(settings.stickySessionCookieNames(), settings.secureCookies());
         this.client = new RegistryProxyClient();
+        this.registry = b.registry;
+        this.poolCleaner = client::onRegistryEvent;
+        registry.addListener(poolCleaner);
         this.tunnels = new Tunnels(this);
         this.proxy = ProxyHandler.builder()
                 .setProxyClient(client)
@@ -325,6 +331,7 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
     /** Closes the idle backend connections; requests in flight finish on theirs. */
     @Override
     public void close() {
+        registry.removeListener(poolCleaner);
         client.close();
     }
 

@@ -247,6 +247,16 @@ class RetriesIT {
         assertThat(endpoint("upload.example.com", backend).isFailed()).isFalse();
     }
 
+    @Test
+    void shouldDropTheConnectionPoolOfAnEndpointThatLeaves() {
+        int live = okBackend();
+        router.register("pool.example.com", live);
+        assertThat(HttpExchange.get(router.port, "pool.example.com", "/").status()).isEqualTo(200);
+        assertThat(router.handler.client.poolCount()).isEqualTo(1);
+        router.registry.unregister(io.cfrouter.core.RouteKey.parse("pool.example.com"), "127.0.0.1:" + live);
+        assertThat(router.handler.client.poolCount()).isZero();
+    }
+
     private static void await(CountDownLatch latch) {
         try {
             latch.await(10, TimeUnit.SECONDS);
