@@ -55,6 +55,8 @@ final class ProxiedRequest implements ProxyClient.ProxyTarget, ExchangeCompletio
     String xForwardedFor = "";
     String xForwardedProto = "";
     long requestBytes;
+    /** Bytes from the backend through a raw tunnel (the exchange does not see them). */
+    long tunnelResponseBytes;
 
     private XnioExecutor.Key deadline;
     boolean timedOut;
@@ -279,7 +281,8 @@ final class ProxiedRequest implements ProxyClient.ProxyTarget, ExchangeCompletio
         Endpoint e = served;
         String routerError = ex.getResponseHeaders().getFirst(RouterErrors.X_CF_ROUTER_ERROR);
         return new RequestRecord(host, startMillis, ex.getRequestMethod().toString(), RouterHandler.uriOf(ex),
-                ex.getProtocol().toString(), status, requestBytes, ex.getResponseBytesSent(),
+                ex.getProtocol().toString(), status, requestBytes,
+                recordStatus != 0 ? tunnelResponseBytes : ex.getResponseBytesSent(),
                 orEmpty(ex.getRequestHeaders().getFirst(Headers.REFERER)),
                 orEmpty(ex.getRequestHeaders().getFirst(Headers.USER_AGENT)), clientAddress(ex),
                 e == null ? "" : e.address(), xForwardedFor, xForwardedProto, requestId,

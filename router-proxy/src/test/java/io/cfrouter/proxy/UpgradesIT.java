@@ -132,7 +132,10 @@ class UpgradesIT {
                         .isEqualTo("after the deadline");
             }
             assertThat(echo.firstBytes()).isEqualTo("hello");
-            assertThat(router.record("/anything").status()).isEqualTo(101);
+            io.cfrouter.core.RequestRecord record = router.record("/anything");
+            assertThat(record.status()).isEqualTo(101);
+            assertThat(record.requestBytes()).isEqualTo(5 + 18);
+            assertThat(record.responseBytes()).isEqualTo(5 + 18);
         }
     }
 
