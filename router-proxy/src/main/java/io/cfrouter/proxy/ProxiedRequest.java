@@ -229,7 +229,8 @@ final class ProxiedRequest implements ProxyClient.ProxyTarget, ExchangeCompletio
     @Override
     public void exchangeEvent(HttpServerExchange exchange, NextListener nextListener) {
         try {
-            if (!clientGone && recordStatus == 0 && (!exchange.getConnection().isOpen() || headersReceived && isCut(exchange))) {
+            if (!clientGone && recordStatus == 0
+                    && (!exchange.getConnection().isOpen() || headersReceived && isCut(exchange))) {
                 // The client's connection closed under the request: Undertow noticed it (and ended the exchange)
                 // before a read or write of ours failed. A normal end runs these listeners before any close.
                 clientGone = true;

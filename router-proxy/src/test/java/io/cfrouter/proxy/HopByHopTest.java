@@ -37,7 +37,8 @@ class HopByHopTest {
 
     @Test
     void shouldKeepTransferEncodingForFramingAndUpgradeForUpgrades() {
-        HeaderMap h = headers("Connection", "keep-alive, Upgrade", "Upgrade", "websocket", "Transfer-Encoding", "chunked");
+        HeaderMap h = headers("Connection", "keep-alive, Upgrade", "Upgrade", "websocket",
+                "Transfer-Encoding", "chunked");
         HopByHop.strip(h, h, true, true);
         assertThat(h.getFirst(Headers.CONNECTION)).isEqualTo("Upgrade");
         assertThat(h.getFirst(Headers.UPGRADE)).isEqualTo("websocket");

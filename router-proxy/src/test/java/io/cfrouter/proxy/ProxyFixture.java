@@ -54,7 +54,8 @@ final class ProxyFixture implements AutoCloseable {
     }
 
     int backend(Undertow.Builder builder, HttpHandler handler) {
-        Undertow backend = builder.setServerOption(io.undertow.UndertowOptions.MAX_ENTITY_SIZE, -1L).addHttpListener(0, "127.0.0.1").setIoThreads(1).setWorkerThreads(4)
+        Undertow backend = builder.setServerOption(io.undertow.UndertowOptions.MAX_ENTITY_SIZE, -1L)
+                .addHttpListener(0, "127.0.0.1").setIoThreads(1).setWorkerThreads(4)
                 .setHandler(handler).build();
         backend.start();
         backends.add(backend::stop);

@@ -61,7 +61,8 @@ class RetriesIT {
         router.register("app.example.com", dead);
         router.register("app.example.com", live);
         for (int i = 0; i < 6; i++) {
-            HttpExchange.Response r = HttpExchange.send(router.port, ("POST /p" + i + " HTTP/1.1\r\nHost: app.example.com"
+            HttpExchange.Response r = HttpExchange.send(router.port, ("POST /p" + i
+                    + " HTTP/1.1\r\nHost: app.example.com"
                     + "\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello").getBytes(StandardCharsets.ISO_8859_1));
             assertThat(r.status()).isEqualTo(200);
             assertThat(r.bodyText()).isEqualTo("ok");
@@ -143,13 +144,15 @@ class RetriesIT {
             limited.register("busy.example.com", held);
             ScheduledExecutorService pool = Executors.newSingleThreadScheduledExecutor();
             try {
-                Future<HttpExchange.Response> first = pool.submit(() -> HttpExchange.get(limited.port, "busy.example.com", "/1"));
+                Future<HttpExchange.Response> first =
+                        pool.submit(() -> HttpExchange.get(limited.port, "busy.example.com", "/1"));
                 Await.until(Duration.ofSeconds(5), "the first request in flight",
                         () -> limited.registry.lookup("busy.example.com", "/").endpoints().get(0).inFlight() == 1);
                 HttpExchange.Response second = HttpExchange.get(limited.port, "busy.example.com", "/2");
                 assertThat(second.status()).isEqualTo(503);
                 assertThat(second.bodyText()).isEqualTo(
-                        "503 Service Unavailable: Requested route ('busy.example.com') has reached the connection limit.\n");
+                        "503 Service Unavailable: Requested route ('busy.example.com') "
+                                + "has reached the connection limit.\n");
                 assertThat(second.header("X-Cf-RouterError")).contains("connection_limit_reached");
                 release.countDown();
                 assertThat(first.get(10, TimeUnit.SECONDS).status()).isEqualTo(200);
@@ -165,7 +168,8 @@ class RetriesIT {
         try (RacingBackend racing = new RacingBackend()) {
             router.register("race.example.com", racing.port());
             for (int i = 0; i < 10; i++) {
-                assertThat(HttpExchange.get(router.port, "race.example.com", "/g" + i).status()).as("GET " + i).isEqualTo(200);
+                assertThat(HttpExchange.get(router.port, "race.example.com", "/g" + i).status())
+                        .as("GET " + i).isEqualTo(200);
                 HttpExchange.Response post = HttpExchange.send(router.port, ("POST /p" + i + " HTTP/1.1\r\n"
                         + "Host: race.example.com\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                         .getBytes(StandardCharsets.ISO_8859_1));
@@ -180,7 +184,8 @@ class RetriesIT {
     void shouldNeverAnswer502ToGetsSpacedAroundTheBackendsIdleTimeout() throws Exception {
         int idleMillis = 150;
         int backend = router.backend(Undertow.builder().setServerOption(UndertowOptions.IDLE_TIMEOUT, idleMillis)
-                .setServerOption(UndertowOptions.NO_REQUEST_TIMEOUT, idleMillis), exchange -> exchange.getResponseSender().send("ok"));
+                .setServerOption(UndertowOptions.NO_REQUEST_TIMEOUT, idleMillis),
+                exchange -> exchange.getResponseSender().send("ok"));
         router.register("idle.example.com", backend);
         ScheduledExecutorService pool = Executors.newScheduledThreadPool(2);
         try {
@@ -211,7 +216,8 @@ class RetriesIT {
         router.register("gone.example.com", backend);
         try (Socket s = new Socket()) {
             s.connect(new InetSocketAddress("127.0.0.1", router.port));
-            s.getOutputStream().write("GET /gone HTTP/1.1\r\nHost: gone.example.com\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+            s.getOutputStream().write("GET /gone HTTP/1.1\r\nHost: gone.example.com\r\n\r\n"
+                    .getBytes(StandardCharsets.ISO_8859_1));
             s.getOutputStream().flush();
             Await.until(Duration.ofSeconds(5), "the request in flight",
                     () -> endpoint("gone.example.com", backend).inFlight() == 1);

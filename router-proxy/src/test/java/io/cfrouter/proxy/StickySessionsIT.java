@@ -20,7 +20,8 @@ class StickySessionsIT {
     @BeforeEach
     void start() {
         router = new ProxyFixture();
-        first = router.backend(instance("one", "JSESSIONID=abc; Path=/; Secure; SameSite=Strict; Max-Age=-1; Expires=Thu, 01 Jan 2099 00:00:00 GMT"));
+        first = router.backend(instance("one", "JSESSIONID=abc; Path=/; Secure; SameSite=Strict; Max-Age=-1; "
+                + "Expires=Thu, 01 Jan 2099 00:00:00 GMT"));
         second = router.backend(instance("two", "JSESSIONID=def"));
         router.register("sticky.example.com/App", first, "app", "instance-one", "0");
         router.register("sticky.example.com/App", second, "app", "instance-two", "1");

@@ -116,7 +116,8 @@ class UpgradesIT {
                 out.write(("GET /anything HTTP/1.1\r\nHost: tcp.example.com\r\nConnection: keep-alive, Upgrade\r\n"
                         + "Upgrade: tcp\r\n\r\nhello").getBytes(StandardCharsets.ISO_8859_1));
                 out.flush();
-                assertThat(new String(s.getInputStream().readNBytes(5), StandardCharsets.ISO_8859_1)).isEqualTo("hello");
+                assertThat(new String(s.getInputStream().readNBytes(5), StandardCharsets.ISO_8859_1))
+                        .isEqualTo("hello");
                 ScheduledExecutorService later = Executors.newSingleThreadScheduledExecutor();
                 try {
                     // Past the 300 ms endpoint_timeout: the tunnel is not cut.
@@ -143,7 +144,8 @@ class UpgradesIT {
     void shouldAnswer502WhenNoTcpEndpointAccepts() {
         router.register("tcp.example.com", FreePort.find());
         router.register("tcp.example.com", FreePort.find());
-        HttpExchange.Response r = HttpExchange.get(router.port, "tcp.example.com", "/", "Connection: Upgrade", "Upgrade: tcp");
+        HttpExchange.Response r = HttpExchange.get(router.port, "tcp.example.com", "/", "Connection: Upgrade",
+                "Upgrade: tcp");
         assertThat(r.status()).isEqualTo(502);
     }
 
@@ -166,7 +168,8 @@ class UpgradesIT {
             assertThat(router.record("tunnel.example.com:443").status()).isEqualTo(200);
             int before = echo.accepted.get();
             HttpExchange.Response open = HttpExchange.send(router.port,
-                    "CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+                    "CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n"
+                            .getBytes(StandardCharsets.ISO_8859_1));
             assertThat(open.status()).isEqualTo(404);
             assertThat(open.header("X-Cf-RouterError")).contains("unknown_route");
             assertThat(echo.accepted.get()).isEqualTo(before);
@@ -175,7 +178,8 @@ class UpgradesIT {
 
     /** Collects whole messages from the JDK's WebSocket client. */
     static final class Echoes implements WebSocket.Listener {
-        private final java.util.concurrent.BlockingQueue<Object> messages = new java.util.concurrent.LinkedBlockingQueue<>();
+        private final java.util.concurrent.BlockingQueue<Object> messages =
+                new java.util.concurrent.LinkedBlockingQueue<>();
         private final StringBuilder text = new StringBuilder();
         private final ByteArrayOutputStream binary = new ByteArrayOutputStream();
 
