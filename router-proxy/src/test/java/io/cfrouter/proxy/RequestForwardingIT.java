@@ -45,6 +45,8 @@ class RequestForwardingIT {
             assertThat(response.status()).as(uri).isEqualTo(200);
             assertThat(sentHead()).as(uri).startsWith("GET " + uri + " HTTP/1.1\r\n");
         }
+        assertThat(backend.connections.get()).as("pooled backend connections (one pool per I/O thread)")
+                .isLessThanOrEqualTo(2);
     }
 
     @Test
