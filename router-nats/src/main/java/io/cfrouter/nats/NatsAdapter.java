@@ -5,7 +5,6 @@ import io.cfrouter.core.RouteRegistration;
 import io.cfrouter.registry.RouteRegistry;
 import io.nats.client.Connection;
 import io.nats.client.ConnectionListener;
-import io.nats.client.Consumer;
 import io.nats.client.Dispatcher;
 import io.nats.client.ErrorListener;
 import io.nats.client.Message;
@@ -18,42 +17,82 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
- * Connects the routing table to NATS: applies {@code router.register}/{@code router.unregister}, answers
- * {@code router.greet} and {@code vcap.component.discover}, publishes {@code router.start} at start-up and
- * after every reconnect. Malformed messages are logged at warn and counted; nothing throws out of the
- * message handler. Messages are handled on one dispatcher thread, so they apply in the order published.
+ * Connects the routing table to NATS (behaviour reference §1): applies {@code router.register} and
+ * {@code router.unregister}, answers {@code router.greet} and {@code vcap.component.discover}, and publishes
+ * {@code router.start} at start-up and after every reconnect, and {@code vcap.component.announce} at
+ * start-up.
+ *
+ * <p>Messages are handled on one dispatcher thread, so registrations apply in the order they were
+ * published. A malformed message is logged at warn with the reason and counted; nothing throws out of the
+ * handler. The subscription's pending limits are generous; should the router still fall behind, every
+ * message the client drops is counted ({@link NatsStats#droppedMessages()}) and logged.
+ *
+ * <p>Once started, the connection reconnects for ever, trying the servers in the order given. While it is
+ * down, and when {@link NatsSettings#suspendPruningWhileDisconnected()} is set, the registry's pruning is
+ * suspended; on reconnect every staleness clock restarts, pruning resumes and {@code router.start} is
+ * published again so that clients re-register at once.
+ *
+ * <p>Thread-safety: {@link #start()} and {@link #close()} are called once each, by the owner; the other
+ * methods may be called from any thread.
  */
 public final class NatsAdapter implements AutoCloseable {
 
     private static final Logger LOGGER = LogManager.getLogger();
     private static final Gson GSON = new Gson();
-    /** Generous pending limits: a burst of registrations must queue, not be dropped. */
-    private static final long PENDING_MESSAGES = 2_000_000;
-    private static final long PENDING_BYTES = 1L << 30;
+    /*
+     * A burst of registrations must queue, not be dropped: a register message is ~200 bytes, so these
+     * allow about a million messages in flight before the client drops anything.
+     */
+    static final long PENDING_MESSAGES = 1_000_000;
+    static final long PENDING_BYTES = 512L << 20;
+    private static final Duration RECONNECT_WAIT = Duration.ofMillis(500);
+    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
+    private static final Duration MONITOR_INTERVAL = Duration.ofSeconds(10);
+
+    static final String REGISTER = "router.register";
+    static final String UNREGISTER = "router.unregister";
+    static final String GREET = "router.greet";
+    static final String START = "router.start";
+    static final String DISCOVER = "vcap.component.discover";
+    static final String ANNOUNCE = "vcap.component.announce";
 
     private final NatsSettings settings;
     private final RouteRegistry registry;
     private final Supplier<Map<String, Object>> componentInfo;
+    private final Consumer<String> decoderWarnings = warning -> LOGGER.warn("Route message partly ignored: {}", warning);
 
     private final AtomicLong reconnects = new AtomicLong();
     private final AtomicLong received = new AtomicLong();
     private final AtomicLong invalid = new AtomicLong();
-    private final AtomicLong dropped = new AtomicLong();
+    /** Dropped messages already reported in the log. */
+    private final AtomicLong droppedReported = new AtomicLong();
+    /** {@link System#nanoTime()} when the connection went down; 0 while it is up. */
+    private final AtomicLong disconnectedSince = new AtomicLong();
     private volatile Connection connection;
-    private Dispatcher dispatcher;
+    private volatile Dispatcher dispatcher;
+    private volatile boolean closing;
+    private ScheduledExecutorService monitor;
 
     /**
+     * Creates an adapter; nothing happens until {@link #start()}.
+     *
      * @param settings connection and announcement settings
      * @param registry the table to keep up to date
-     * @param componentInfo the {@code vcap.component.announce}/{@code discover} payload (type, index, host,
-     *                      credentials, uuid, start, uptime), read each time it is sent
+     * @param componentInfo the {@code vcap.component.announce} and {@code vcap.component.discover} payload
+     *                      (type, index, host, credentials, uuid, start, uptime), read each time it is sent;
+     *                      called on NATS threads, so it must be thread-safe and must not block
      */
     public NatsAdapter(NatsSettings settings, RouteRegistry registry, Supplier<Map<String, Object>> componentInfo) {
         this.settings = Objects.requireNonNull(settings, "settings");
@@ -62,74 +101,100 @@ public final class NatsAdapter implements AutoCloseable {
     }
 
     /**
-     * Connects (trying each server, {@link NatsSettings#connectAttempts()} times in all), subscribes, and
-     * publishes {@code router.start} and {@code vcap.component.announce}.
+     * Connects, subscribes, and publishes {@code router.start} and {@code vcap.component.announce}. Each
+     * of the {@link NatsSettings#connectAttempts()} attempts tries every server once, in order, half a second
+     * apart; once connected, the connection reconnects for ever.
      *
-     * @throws IOException when no server answered
+     * @throws IOException when no server answered any attempt, or the server did not confirm the
+     *                     subscriptions; the message names the servers tried and the last error
+     * @throws InterruptedException when interrupted while waiting between attempts
      */
     public void start() throws IOException, InterruptedException {
         Options options = new Options.Builder()
                 .servers(settings.servers().stream().map(NatsServerAddress::url).toArray(String[]::new))
+                .noRandomize()
                 .connectionName("cf-router " + settings.routerId())
                 .maxReconnects(-1)
-                .reconnectWait(Duration.ofMillis(500))
-                .connectionTimeout(Duration.ofSeconds(2))
+                .reconnectWait(RECONNECT_WAIT)
+                .connectionTimeout(CONNECT_TIMEOUT)
                 .connectionListener(new Listener())
                 .errorListener(new Errors())
                 .build();
+        Connection c = connect(options, settings.servers(), settings.connectAttempts());
+        connection = c;
+        Dispatcher d = c.createDispatcher(this::onMessage);
+        d.setPendingLimits(PENDING_MESSAGES, PENDING_BYTES);
+        d.subscribe(REGISTER);
+        d.subscribe(UNREGISTER);
+        d.subscribe(GREET);
+        d.subscribe(DISCOVER);
+        dispatcher = d;
+        try {
+            c.flush(Duration.ofSeconds(5));
+        } catch (TimeoutException e) {
+            throw new IOException("NATS at " + c.getConnectedUrl() + " did not confirm the subscriptions within 5 s", e);
+        }
+        publish(START, startMessage());
+        announce();
+        monitor = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "cf-router-nats-monitor");
+            t.setDaemon(true);
+            return t;
+        });
+        long every = MONITOR_INTERVAL.toMillis();
+        monitor.scheduleWithFixedDelay(this::monitor, every, every, TimeUnit.MILLISECONDS);
+        LOGGER.info("Connected to NATS at {}", serverName(c));
+    }
+
+    /**
+     * Connects with a few quick attempts, as the launcher and the registrar both need at start-up.
+     *
+     * @throws IOException naming the servers and the last error when none answered
+     */
+    static Connection connect(Options options, List<?> servers, int attempts) throws IOException, InterruptedException {
         IOException last = null;
-        for (int attempt = 1; attempt <= settings.connectAttempts(); attempt++) {
+        for (int attempt = 1; attempt <= attempts; attempt++) {
             try {
-                connection = Nats.connect(options);
-                break;
+                return Nats.connect(options);
             } catch (IOException e) {
                 last = e;
-                LOGGER.warn("NATS connect attempt {}/{} to {} failed: {}", attempt, settings.connectAttempts(),
-                        settings.servers(), e.getMessage());
-                if (attempt < settings.connectAttempts()) {
-                    TimeUnit.MILLISECONDS.sleep(500);
+                LOGGER.warn("NATS connect attempt {}/{} to {} failed: {}", attempt, attempts, servers, e.getMessage());
+                if (attempt < attempts) {
+                    TimeUnit.MILLISECONDS.sleep(RECONNECT_WAIT.toMillis());
                 }
             }
         }
-        if (connection == null) {
-            throw new IOException("no NATS server answered at " + settings.servers()
-                    + (last == null ? "" : ": " + last.getMessage()), last);
-        }
-        dispatcher = connection.createDispatcher(this::onMessage);
-        dispatcher.setPendingLimits(PENDING_MESSAGES, PENDING_BYTES);
-        dispatcher.subscribe("router.register");
-        dispatcher.subscribe("router.unregister");
-        dispatcher.subscribe("router.greet");
-        dispatcher.subscribe("vcap.component.discover");
-        try {
-            connection.flush(Duration.ofSeconds(5));
-        } catch (java.util.concurrent.TimeoutException e) {
-            throw new IOException("NATS did not confirm the subscriptions within 5 s", e);
-        }
-        publishStart();
-        publish("vcap.component.announce", componentInfo.get());
-        LOGGER.info("Connected to NATS at {}", connection.getConnectedUrl());
+        throw new IOException("no NATS server answered at " + servers + " after " + attempts
+                + (attempts == 1 ? " attempt" : " attempts") + (last == null ? "" : ": " + last.getMessage()), last);
+    }
+
+    /**
+     * Publishes {@code vcap.component.announce} with the current component info. {@link #start()} does it
+     * once; call it again when the info changes (e.g. once the status port is bound). Does nothing before
+     * {@link #start()}.
+     */
+    public void announce() {
+        publish(ANNOUNCE, componentInfo.get());
     }
 
     private void onMessage(Message msg) {
         try {
             switch (msg.getSubject()) {
-                case "router.register" -> apply(msg, true);
-                case "router.unregister" -> apply(msg, false);
-                case "router.greet" -> reply(msg, startMessage());
-                case "vcap.component.discover" -> reply(msg, componentInfo.get());
+                case REGISTER -> apply(msg, true);
+                case UNREGISTER -> apply(msg, false);
+                case GREET -> reply(msg, startMessage());
+                case DISCOVER -> reply(msg, componentInfo.get());
                 default -> LOGGER.debug("Ignoring message on {}", msg.getSubject());
             }
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | StackOverflowError e) {
             invalid.incrementAndGet();
-            LOGGER.warn("Failed to handle a message on {}: {}", msg.getSubject(), e.toString());
+            LOGGER.warn("Dropped a message on {} that could not be handled: {}", msg.getSubject(), e.toString());
         }
     }
 
     private void apply(Message msg, boolean register) {
         received.incrementAndGet();
-        RegistryMessageDecoder.Result result = RegistryMessageDecoder.decode(msg.getData(),
-                warning -> LOGGER.warn("{}: {}", msg.getSubject(), warning));
+        RegistryMessageDecoder.Result result = RegistryMessageDecoder.decode(msg.getData(), decoderWarnings);
         if (!result.isValid()) {
             invalid.incrementAndGet();
             LOGGER.warn("Dropped invalid {} message: {}", msg.getSubject(), result.error());
@@ -149,81 +214,167 @@ public final class NatsAdapter implements AutoCloseable {
             LOGGER.debug("Ignoring {} without a reply subject", msg.getSubject());
             return;
         }
-        connection.publish(replyTo, GSON.toJson(payload).getBytes(StandardCharsets.UTF_8));
+        publish(replyTo, payload);
     }
 
-    /** The {@code router.start}/{@code router.greet} payload. */
+    /**
+     * The {@code router.start} and {@code router.greet} payload of §1.2: {@code id}, {@code hosts},
+     * {@code minimumRegisterIntervalInSeconds} and the prune threshold under both of its spellings
+     * ({@code pruneThresholdInSeconds} and {@code prunteThresholdInSeconds}), all durations in whole seconds.
+     *
+     * @return a new mutable map, in wire order
+     */
     public Map<String, Object> startMessage() {
+        return startMessage(settings);
+    }
+
+    static Map<String, Object> startMessage(NatsSettings settings) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", settings.routerId());
-        m.put("hosts", new String[] {settings.routerHost()});
+        m.put("hosts", List.of(settings.routerHost()));
         m.put("minimumRegisterIntervalInSeconds", settings.minimumRegisterInterval().toSeconds());
         m.put("pruneThresholdInSeconds", settings.pruneThreshold().toSeconds());
         m.put("prunteThresholdInSeconds", settings.pruneThreshold().toSeconds());
         return m;
     }
 
-    private void publishStart() {
-        publish("router.start", startMessage());
-    }
-
     private void publish(String subject, Map<String, Object> payload) {
         Connection c = connection;
-        if (c != null) {
+        if (c == null) {
+            return;
+        }
+        try {
             c.publish(subject, GSON.toJson(payload).getBytes(StandardCharsets.UTF_8));
+        } catch (IllegalStateException e) {
+            // Closed under us (shutdown): there is no one left to tell.
+            LOGGER.debug("Not published on {}: {}", subject, e.getMessage());
         }
     }
 
-    /** The connection's figures, for {@code /varz}. */
+    /**
+     * The connection's figures, read now.
+     *
+     * @return whether connected, reconnects since start, route messages received, messages refused as
+     *         invalid, and messages the client dropped because the router fell behind
+     */
     public NatsStats stats() {
         Connection c = connection;
         return new NatsStats(c != null && c.getStatus() == Connection.Status.CONNECTED, reconnects.get(),
-                received.get(), invalid.get(), dropped.get());
+                received.get(), invalid.get(), dropped());
     }
 
-    /** Drains pending messages and closes the connection. */
+    private long dropped() {
+        // The dispatcher's count is cumulative (never cleared here); jnats reports only the first drop of a
+        // slow-consumer episode through the error listener, so the count itself is the only full figure.
+        Dispatcher d = dispatcher;
+        return d == null ? 0 : d.getDroppedCount();
+    }
+
+    /** Runs every {@link #MONITOR_INTERVAL}: says what silently would go unnoticed. */
+    private void monitor() {
+        try {
+            reportDropped();
+            long since = disconnectedSince.get();
+            if (since != 0 && !closing) {
+                LOGGER.warn("Still disconnected from NATS after {} s; reconnecting to {}",
+                        TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - since), settings.servers());
+            }
+        } catch (RuntimeException e) {
+            LOGGER.warn("NATS monitor failed; will try again: {}", e.toString());
+        }
+    }
+
+    private void reportDropped() {
+        long total = dropped();
+        long before = droppedReported.getAndSet(total);
+        if (total > before) {
+            LOGGER.error("NATS slow consumer: dropped {} messages since the last report, {} in all; the router "
+                    + "falls behind the registrations published", total - before, total);
+        }
+    }
+
+    /** Drains pending messages (up to 2 s) and closes the connection. Idempotent. */
     @Override
     public void close() throws InterruptedException {
+        closing = true;
+        if (monitor != null) {
+            monitor.shutdownNow();
+        }
         Connection c = connection;
         if (c != null) {
             try {
                 c.drain(Duration.ofSeconds(2)).get(3, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                throw e;
             } catch (Exception e) {
                 LOGGER.debug("NATS drain did not finish cleanly: {}", e.toString());
             }
             c.close();
+            reportDropped();
         }
+    }
+
+    private static String serverName(Connection c) {
+        // The connected URL may carry credentials: log host and port only.
+        String url = c.getConnectedUrl();
+        if (url == null) {
+            return "?";
+        }
+        int at = url.lastIndexOf('@');
+        int scheme = url.indexOf("://");
+        return at >= 0 ? url.substring(0, scheme + 3) + url.substring(at + 1) : url;
     }
 
     private final class Listener implements ConnectionListener {
         @Override
         public void connectionEvent(Connection conn, Events type) {
-            switch (type) {
-                case DISCONNECTED -> {
-                    LOGGER.warn("Disconnected from NATS");
-                    if (settings.suspendPruningWhileDisconnected()) {
-                        registry.suspendPruning();
-                    }
+            try {
+                switch (type) {
+                    case DISCONNECTED -> disconnected();
+                    case RECONNECTED -> reconnected(conn);
+                    // Published once the subscriptions are back, so that answers to it are not missed.
+                    case RESUBSCRIBED -> publish(START, startMessage());
+                    case CLOSED -> LOGGER.info("NATS connection closed");
+                    default -> LOGGER.debug("NATS connection event {}", type);
                 }
-                case RECONNECTED -> {
-                    reconnects.incrementAndGet();
-                    LOGGER.info("Reconnected to NATS at {}", conn.getConnectedUrl());
-                    if (settings.suspendPruningWhileDisconnected()) {
-                        registry.resumePruning();
-                    }
-                    publishStart();
-                }
-                default -> LOGGER.debug("NATS connection event {}", type);
+            } catch (RuntimeException e) {
+                LOGGER.warn("Handling NATS event {} failed: {}", type, e.toString());
+            }
+        }
+
+        private void disconnected() {
+            if (closing || !disconnectedSince.compareAndSet(0, System.nanoTime())) {
+                return;
+            }
+            if (settings.suspendPruningWhileDisconnected()) {
+                registry.suspendPruning();
+                LOGGER.warn("Disconnected from NATS; pruning suspended until it is back; reconnecting to {}",
+                        settings.servers());
+            } else {
+                LOGGER.warn("Disconnected from NATS; reconnecting to {}", settings.servers());
+            }
+        }
+
+        private void reconnected(Connection conn) {
+            long since = disconnectedSince.getAndSet(0);
+            reconnects.incrementAndGet();
+            long seconds = since == 0 ? 0 : TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - since);
+            if (settings.suspendPruningWhileDisconnected()) {
+                registry.resumePruning();
+                LOGGER.info("Reconnected to NATS at {} after {} s; staleness clocks reset, pruning resumed",
+                        serverName(conn), seconds);
+            } else {
+                LOGGER.info("Reconnected to NATS at {} after {} s", serverName(conn), seconds);
             }
         }
     }
 
     private final class Errors implements ErrorListener {
         @Override
-        public void slowConsumerDetected(Connection conn, Consumer consumer) {
-            long lost = consumer.getDroppedCount();
-            dropped.set(lost);
-            LOGGER.error("NATS slow consumer: {} messages dropped so far", lost);
+        public void slowConsumerDetected(Connection conn, io.nats.client.Consumer consumer) {
+            // Called once per episode, at its first drop; the monitor reports the whole count.
+            LOGGER.error("NATS slow consumer: the router fell behind and the client started dropping messages "
+                    + "({} pending)", consumer.getPendingMessageCount());
         }
 
         @Override

@@ -55,7 +55,11 @@ public final class RegistryMessageDecoder {
      */
     public static Result decode(byte[] payload, Consumer<String> warnings) {
         try {
-            return new Result(parse(payload, warnings), null);
+            List<String> noted = new ArrayList<>(0);
+            RouteRegistration registration = parse(payload, noted::add);
+            // Only a message that is kept is worth warning about: a refused one gets its single reason.
+            noted.forEach(warnings);
+            return new Result(registration, null);
         } catch (InvalidMessage e) {
             return new Result(null, e.getMessage());
         } catch (RuntimeException e) {
@@ -79,6 +83,10 @@ public final class RegistryMessageDecoder {
                     .decode(ByteBuffer.wrap(payload)).toString();
         } catch (CharacterCodingException e) {
             throw new InvalidMessage("invalid UTF-8");
+        }
+        if (text.isBlank()) {
+            // Gson reads a blank document as JSON null.
+            throw new InvalidMessage("empty message");
         }
         JsonElement root;
         try {
@@ -104,7 +112,8 @@ public final class RegistryMessageDecoder {
         if (host.startsWith("[") && host.endsWith("]")) {
             host = host.substring(1, host.length() - 1);
         }
-        int port = port(o);
+        checkHost(host);
+        int port = port(o, warnings);
         List<RouteKey> routes = uris(o);
         Map<String, String> tags = tags(o);
         String app = string(o, "app", false);
@@ -112,8 +121,11 @@ public final class RegistryMessageDecoder {
         String instanceIndex = string(o, "private_instance_index", false);
         Duration stale = Duration.ofSeconds(staleSeconds(o));
         String routeService = string(o, "route_service_url", false);
-        if (!routeService.isEmpty() && !routeService.startsWith("https://")) {
-            throw new InvalidMessage("route_service_url: " + routeService + " (expected: an https URL)");
+        if (!routeService.isEmpty()) {
+            if (!routeService.regionMatches(true, 0, "https://", 0, 8)) {
+                throw new InvalidMessage("route_service_url: " + abbreviate(routeService) + " (expected: an https URL)");
+            }
+            warnings.accept("route_service_url ignored (route services are not supported yet)");
         }
         LoadBalancing balancing = balancing(o, warnings);
         return new RouteRegistration(
@@ -134,16 +146,47 @@ public final class RegistryMessageDecoder {
         return e.getAsString();
     }
 
-    private static int port(JsonObject o) {
-        JsonElement e = o.get("port");
-        if (e == null || e.isJsonNull()) {
-            throw new InvalidMessage("port: missing");
+    /*
+     * tls_port is validated but not used until the proxy speaks TLS to backends (a later section of the
+     * reference): routing plain HTTP to a TLS port would fail every request, so the plain port is used.
+     */
+    private static int port(JsonObject o, Consumer<String> warnings) {
+        int port = optionalPort(o, "port");
+        int tlsPort = optionalPort(o, "tls_port");
+        if (port == 0) {
+            throw new InvalidMessage(tlsPort == 0 ? "port: missing"
+                    : "port: missing (tls_port " + tlsPort + " given, but TLS to backends is not supported yet)");
         }
-        long port = integer(e, "port");
+        if (tlsPort != 0) {
+            warnings.accept("tls_port: " + tlsPort + " ignored (TLS to backends is not supported yet; using port "
+                    + port + ")");
+        }
+        return port;
+    }
+
+    /** The port under {@code key}, or 0 when absent. */
+    private static int optionalPort(JsonObject o, String key) {
+        JsonElement e = o.get(key);
+        if (e == null || e.isJsonNull()) {
+            return 0;
+        }
+        long port = integer(e, key);
         if (port < 1 || port > 65535) {
-            throw new InvalidMessage("port: " + port + " (expected: 1-65535)");
+            throw new InvalidMessage(key + ": " + port + " (expected: 1-65535)");
         }
         return (int) port;
+    }
+
+    private static void checkHost(String host) {
+        if (host.length() > 255) {
+            throw new InvalidMessage("host: " + abbreviate(host) + " (expected: an IP or a host name)");
+        }
+        for (int i = 0; i < host.length(); i++) {
+            char c = host.charAt(i);
+            if (c <= ' ' || c == 0x7f || c == '/' || c == '?' || c == '#' || c == '@' || c == '[' || c == ']') {
+                throw new InvalidMessage("host: " + abbreviate(host) + " (expected: an IP or a host name)");
+            }
+        }
     }
 
     private static long integer(JsonElement e, String key) {
@@ -237,7 +280,10 @@ public final class RegistryMessageDecoder {
     }
 
     private static String abbreviate(JsonElement e) {
-        String s = e.toString();
+        return abbreviate(e.toString());
+    }
+
+    private static String abbreviate(String s) {
         return s.length() > 40 ? s.substring(0, 40) + "..." : s;
     }
 
