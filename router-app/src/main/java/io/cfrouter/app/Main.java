@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Properties;
 
 /** The command line: {@code java -jar router.jar [--config FILE]}. */
@@ -26,6 +27,9 @@ public final class Main {
     }
 
     static int run(String[] args, PrintStream out, PrintStream err) {
+        if (args.length > 0 && args[0].equals("register")) {
+            return RegisterCommand.run(Arrays.copyOfRange(args, 1, args.length), out, err);
+        }
         Path configFile = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -117,6 +121,7 @@ public final class Main {
     static String usage() {
         return """
                 Usage: java -jar router.jar [--config FILE]
+                       java -jar router.jar register --nats URL --host HOST --port PORT --uri URI [...]
                        java -jar router.jar --help | --version
 
                 Runs cf-router, a Cloud Foundry-compatible HTTP router: routes arrive over NATS
@@ -129,6 +134,10 @@ public final class Main {
                                       gorouter.yml layout (.yml, .yaml); defaults when omitted
                   -h, --help          this text
                       --version       the version
+
+                Commands:
+                  register            keep a route registered over NATS until interrupted
+                                      (see: java -jar router.jar register --help)
                 """;
     }
 
