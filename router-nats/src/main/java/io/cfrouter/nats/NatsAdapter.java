@@ -27,6 +27,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
+import java.util.regex.Pattern;
 
 /**
  * Connects the routing table to NATS (behaviour reference §1): applies {@code router.register} and
@@ -60,6 +61,7 @@ public final class NatsAdapter implements AutoCloseable {
     private static final Duration RECONNECT_WAIT = Duration.ofMillis(500);
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
     private static final Duration MONITOR_INTERVAL = Duration.ofSeconds(10);
+    private static final Pattern CREDENTIALS = Pattern.compile("([a-zA-Z][a-zA-Z0-9+.-]*://)[^@/\\s\\[\\],]*@");
 
     static final String REGISTER = "router.register";
     static final String UNREGISTER = "router.unregister";
@@ -158,14 +160,24 @@ public final class NatsAdapter implements AutoCloseable {
                 return Nats.connect(options);
             } catch (IOException e) {
                 last = e;
-                LOGGER.warn("NATS connect attempt {}/{} to {} failed: {}", attempt, attempts, servers, e.getMessage());
+                LOGGER.warn("NATS connect attempt {}/{} to {} failed: {}", attempt, attempts, servers,
+                        withoutCredentials(e.getMessage()));
                 if (attempt < attempts) {
                     TimeUnit.MILLISECONDS.sleep(RECONNECT_WAIT.toMillis());
                 }
             }
         }
+        String reason = last == null ? "" : withoutCredentials(last.getMessage());
+        // jnats names the server URLs, credentials included: the cause is left out when it would leak them.
+        boolean leaks = last != null && !reason.equals(String.valueOf(last.getMessage()));
         throw new IOException("no NATS server answered at " + servers + " after " + attempts
-                + (attempts == 1 ? " attempt" : " attempts") + (last == null ? "" : ": " + last.getMessage()), last);
+                + (attempts == 1 ? " attempt" : " attempts") + (reason.isEmpty() ? "" : ": " + reason),
+                leaks ? null : last);
+    }
+
+    /** {@code text} with the {@code user:pass@} of every URL in it removed. */
+    static String withoutCredentials(String text) {
+        return text == null ? "" : CREDENTIALS.matcher(text).replaceAll("$1");
     }
 
     /**
@@ -315,14 +327,8 @@ public final class NatsAdapter implements AutoCloseable {
     }
 
     private static String serverName(Connection c) {
-        // The connected URL may carry credentials: log host and port only.
         String url = c.getConnectedUrl();
-        if (url == null) {
-            return "?";
-        }
-        int at = url.lastIndexOf('@');
-        int scheme = url.indexOf("://");
-        return at >= 0 ? url.substring(0, scheme + 3) + url.substring(at + 1) : url;
+        return url == null ? "?" : withoutCredentials(url);
     }
 
     private final class Listener implements ConnectionListener {

@@ -140,7 +140,7 @@ public final class RouteRegistrar implements AutoCloseable {
                     .connectionTimeout(Duration.ofSeconds(2))
                     .connectionListener(this::connectionEvent)
                     .build();
-            c = NatsAdapter.connect(options, servers.stream().map(RouteRegistrar::withoutCredentials).toList(),
+            c = NatsAdapter.connect(options, servers.stream().map(NatsAdapter::withoutCredentials).toList(),
                     connectAttempts);
         }
         Dispatcher d = c.createDispatcher(this::onMessage);
@@ -301,12 +301,6 @@ public final class RouteRegistrar implements AutoCloseable {
             c.close();
         }
         LOGGER.info("Unregistered {}", description);
-    }
-
-    private static String withoutCredentials(String url) {
-        int at = url.lastIndexOf('@');
-        int scheme = url.indexOf("://");
-        return at >= 0 && scheme >= 0 ? url.substring(0, scheme + 3) + url.substring(at + 1) : url;
     }
 
     /**
