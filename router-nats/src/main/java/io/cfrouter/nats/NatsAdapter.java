@@ -73,6 +73,7 @@ public final class NatsAdapter implements AutoCloseable {
     private final NatsSettings settings;
     private final RouteRegistry registry;
     private final Supplier<Map<String, Object>> componentInfo;
+    private final long pendingMessages;
     private final Consumer<String> decoderWarnings = warning -> LOGGER.warn("Route message partly ignored: {}", warning);
 
     private final AtomicLong reconnects = new AtomicLong();
@@ -97,9 +98,16 @@ public final class NatsAdapter implements AutoCloseable {
      *                      called on NATS threads, so it must be thread-safe and must not block
      */
     public NatsAdapter(NatsSettings settings, RouteRegistry registry, Supplier<Map<String, Object>> componentInfo) {
+        this(settings, registry, componentInfo, PENDING_MESSAGES);
+    }
+
+    /** With a pending-message limit of its own, for tests that make the router fall behind. */
+    NatsAdapter(NatsSettings settings, RouteRegistry registry, Supplier<Map<String, Object>> componentInfo,
+                long pendingMessages) {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.registry = Objects.requireNonNull(registry, "registry");
         this.componentInfo = Objects.requireNonNull(componentInfo, "componentInfo");
+        this.pendingMessages = pendingMessages;
     }
 
     /**
@@ -125,7 +133,7 @@ public final class NatsAdapter implements AutoCloseable {
         Connection c = connect(options, settings.servers(), settings.connectAttempts());
         connection = c;
         Dispatcher d = c.createDispatcher(this::onMessage);
-        d.setPendingLimits(PENDING_MESSAGES, PENDING_BYTES);
+        d.setPendingLimits(pendingMessages, PENDING_BYTES);
         d.subscribe(REGISTER);
         d.subscribe(UNREGISTER);
         d.subscribe(GREET);

@@ -27,9 +27,14 @@ final class RouterUnderTest implements AutoCloseable {
     final NatsAdapter adapter;
 
     RouterUnderTest(List<NatsServerAddress> servers, Duration registerInterval, boolean suspendPruning) {
+        this(servers, registerInterval, suspendPruning, NatsAdapter.PENDING_MESSAGES);
+    }
+
+    RouterUnderTest(List<NatsServerAddress> servers, Duration registerInterval, boolean suspendPruning,
+                    long pendingMessages) {
         registry = RouteRegistry.builder().ticker(ticker).staleThreshold(STALE_THRESHOLD).build();
         adapter = new NatsAdapter(new NatsSettings(servers, ROUTER_ID, "10.1.2.3", registerInterval, STALE_THRESHOLD,
-                suspendPruning, 2), registry, RouterUnderTest::componentInfo);
+                suspendPruning, 2), registry, RouterUnderTest::componentInfo, pendingMessages);
     }
 
     static RouterUnderTest on(int... ports) {
