@@ -142,7 +142,8 @@ public final class NatsAdapter implements AutoCloseable {
         try {
             c.flush(Duration.ofSeconds(5));
         } catch (TimeoutException e) {
-            throw new IOException("NATS at " + c.getConnectedUrl() + " did not confirm the subscriptions within 5 s", e);
+            c.close();
+            throw new IOException("NATS at " + serverName(c) + " did not confirm the subscriptions within 5 s", e);
         }
         publish(START, startMessage());
         announce();
@@ -348,7 +349,15 @@ public final class NatsAdapter implements AutoCloseable {
                     case RECONNECTED -> reconnected(conn);
                     // Published once the subscriptions are back, so that answers to it are not missed.
                     case RESUBSCRIBED -> publish(START, startMessage());
-                    case CLOSED -> LOGGER.info("NATS connection closed");
+                    case CLOSED -> {
+                        if (closing) {
+                            LOGGER.info("NATS connection closed");
+                        } else {
+                            // jnats gives up only when a server refuses the credentials twice running.
+                            LOGGER.error("NATS connection closed by the client library; the router no longer "
+                                    + "receives registrations: check the NATS credentials and restart");
+                        }
+                    }
                     default -> LOGGER.debug("NATS connection event {}", type);
                 }
             } catch (RuntimeException e) {

@@ -1,18 +1,11 @@
 package io.cfrouter.nats;
 
-import com.google.gson.JsonArray;
-import com.google.gson.JsonElement;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
-import com.google.gson.Strictness;
-import com.google.gson.stream.JsonReader;
 import io.cfrouter.core.Endpoint;
 import io.cfrouter.core.LoadBalancing;
 import io.cfrouter.core.RouteKey;
 import io.cfrouter.core.RouteRegistration;
 
-import java.io.StringReader;
+import java.math.BigDecimal;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -25,8 +18,12 @@ import java.util.Map;
 import java.util.function.Consumer;
 
 /**
- * Decodes {@code router.register} and {@code router.unregister} payloads. A pure function: bytes in, a
- * {@link RouteRegistration} or the reason it was refused out; it never throws.
+ * Decodes {@code router.register} and {@code router.unregister} payloads (behaviour reference §1.1). A pure
+ * function: bytes in, a {@link RouteRegistration} or the reason it was refused out; it never throws, and is
+ * safe to call from any thread.
+ *
+ * <p>The JSON must be strict (RFC 8259) UTF-8 holding one object; unknown keys are ignored; when a key
+ * repeats, the last value counts. Nesting is bounded, as are the message size and the number of uris.
  */
 public final class RegistryMessageDecoder {
 
@@ -35,10 +32,17 @@ public final class RegistryMessageDecoder {
     /** At most this many uris per message. */
     public static final int MAX_URIS = 10_000;
 
+    private static final long MAX_STALE_SECONDS = 100L * 365 * 24 * 3600;
+
     private RegistryMessageDecoder() {
     }
 
-    /** The outcome of decoding one message: exactly one of the two is set. */
+    /**
+     * The outcome of decoding one message: exactly one of the two is set.
+     *
+     * @param registration the decoded message, or null when it was refused
+     * @param error why it was refused (one line), or null when it was valid
+     */
     public record Result(RouteRegistration registration, String error) {
 
         /** Whether the message was valid. */
@@ -51,7 +55,9 @@ public final class RegistryMessageDecoder {
      * Decodes one message.
      *
      * @param payload the raw message body
-     * @param warnings told about ignored parts of a valid message (e.g. an unknown balancing value)
+     * @param warnings told about ignored parts of a valid message (e.g. an unknown balancing value); never
+     *                 called for a refused one
+     * @return the registration, or the reason the message was refused
      */
     public static Result decode(byte[] payload, Consumer<String> warnings) {
         try {
@@ -62,9 +68,24 @@ public final class RegistryMessageDecoder {
             return new Result(registration, null);
         } catch (InvalidMessage e) {
             return new Result(null, e.getMessage());
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | StackOverflowError e) {
             return new Result(null, "unreadable message: " + e);
         }
+    }
+
+    /** The value positions of the keys this decoder reads; -1 when absent. Later keys overwrite. */
+    private static final class Fields {
+        int host = -1;
+        int port = -1;
+        int tlsPort = -1;
+        int uris = -1;
+        int tags = -1;
+        int app = -1;
+        int instanceId = -1;
+        int instanceIndex = -1;
+        int stale = -1;
+        int routeService = -1;
+        int options = -1;
     }
 
     private static RouteRegistration parse(byte[] payload, Consumer<String> warnings) {
@@ -75,37 +96,72 @@ public final class RegistryMessageDecoder {
             throw new InvalidMessage("message of " + payload.length + " bytes (expected: at most "
                     + MAX_MESSAGE_BYTES + ")");
         }
-        String text;
+        checkUtf8(payload);
+        Fields f = new Fields();
         try {
-            text = StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(payload)).toString();
-        } catch (CharacterCodingException e) {
-            throw new InvalidMessage("invalid UTF-8");
-        }
-        if (text.isBlank()) {
-            // Gson reads a blank document as JSON null.
-            throw new InvalidMessage("empty message");
-        }
-        JsonElement root;
-        try {
-            JsonReader reader = new JsonReader(new StringReader(text));
-            reader.setStrictness(Strictness.STRICT);
-            root = JsonParser.parseReader(reader);
-            if (reader.peek() != com.google.gson.stream.JsonToken.END_DOCUMENT) {
+            JsonCursor syntax = new JsonCursor(payload, 0, payload.length);
+            if (syntax.atEnd()) {
+                throw new InvalidMessage("empty message");
+            }
+            JsonCursor.Kind root = syntax.peek();
+            syntax.skipValue();
+            if (!syntax.atEnd()) {
                 throw new InvalidMessage("trailing data after the JSON object");
             }
-        } catch (JsonParseException | java.io.IOException | IllegalStateException e) {
-            throw new InvalidMessage("not JSON: " + rootCause(e));
-        } catch (StackOverflowError e) {
-            throw new InvalidMessage("JSON nested too deeply");
+            if (root != JsonCursor.Kind.OBJECT) {
+                throw new InvalidMessage("not a JSON object");
+            }
+            // The document is well-formed: note where each known key's (last) value starts.
+            JsonCursor c = new JsonCursor(payload, 0, payload.length);
+            c.beginObject();
+            for (String key = c.nextKey(true); key != null; key = c.nextKey(false)) {
+                int at = c.skipValue();
+                switch (key) {
+                    case "host" -> f.host = at;
+                    case "port" -> f.port = at;
+                    case "tls_port" -> f.tlsPort = at;
+                    case "uris" -> f.uris = at;
+                    case "tags" -> f.tags = at;
+                    case "app" -> f.app = at;
+                    case "private_instance_id" -> f.instanceId = at;
+                    case "private_instance_index" -> f.instanceIndex = at;
+                    case "stale_threshold_in_seconds" -> f.stale = at;
+                    case "route_service_url" -> f.routeService = at;
+                    case "options" -> f.options = at;
+                    default -> { }
+                }
+            }
+        } catch (JsonCursor.Malformed e) {
+            throw new InvalidMessage("not JSON: " + e.getMessage());
+        } catch (JsonCursor.InvalidUtf8 e) {
+            throw new InvalidMessage("invalid UTF-8");
         }
-        if (!root.isJsonObject()) {
-            throw new InvalidMessage("not a JSON object");
+        return registration(payload, f, warnings);
+    }
+
+    /*
+     * Registrations are nearly always ASCII, which is valid UTF-8 by construction; anything else goes
+     * through the strict decoder, so that an invalid sequence anywhere (not only inside strings) is called
+     * what it is.
+     */
+    private static void checkUtf8(byte[] payload) {
+        for (byte b : payload) {
+            if (b < 0) {
+                try {
+                    StandardCharsets.UTF_8.newDecoder()
+                            .onMalformedInput(CodingErrorAction.REPORT)
+                            .onUnmappableCharacter(CodingErrorAction.REPORT)
+                            .decode(ByteBuffer.wrap(payload));
+                    return;
+                } catch (CharacterCodingException e) {
+                    throw new InvalidMessage("invalid UTF-8");
+                }
+            }
         }
-        JsonObject o = root.getAsJsonObject();
-        String host = string(o, "host", true);
+    }
+
+    private static RouteRegistration registration(byte[] payload, Fields f, Consumer<String> warnings) {
+        String host = string(payload, f.host, "host", true);
         if (host.isEmpty()) {
             throw new InvalidMessage("host: empty");
         }
@@ -113,46 +169,55 @@ public final class RegistryMessageDecoder {
             host = host.substring(1, host.length() - 1);
         }
         checkHost(host);
-        int port = port(o, warnings);
-        List<RouteKey> routes = uris(o);
-        Map<String, String> tags = tags(o);
-        String app = string(o, "app", false);
-        String instanceId = string(o, "private_instance_id", false);
-        String instanceIndex = string(o, "private_instance_index", false);
-        Duration stale = Duration.ofSeconds(staleSeconds(o));
-        String routeService = string(o, "route_service_url", false);
+        int port = port(payload, f, warnings);
+        List<RouteKey> routes = uris(payload, f.uris);
+        Map<String, String> tags = tags(payload, f.tags);
+        String app = string(payload, f.app, "app", false);
+        String instanceId = string(payload, f.instanceId, "private_instance_id", false);
+        String instanceIndex = string(payload, f.instanceIndex, "private_instance_index", false);
+        Duration stale = Duration.ofSeconds(staleSeconds(payload, f.stale));
+        String routeService = string(payload, f.routeService, "route_service_url", false);
         if (!routeService.isEmpty()) {
             if (!routeService.regionMatches(true, 0, "https://", 0, 8)) {
                 throw new InvalidMessage("route_service_url: " + abbreviate(routeService) + " (expected: an https URL)");
             }
             warnings.accept("route_service_url ignored (route services are not supported yet)");
         }
-        LoadBalancing balancing = balancing(o, warnings);
+        LoadBalancing balancing = balancing(payload, f.options, warnings);
         return new RouteRegistration(
                 new Endpoint(host, port, app, instanceId, instanceIndex, tags, stale, balancing), routes);
     }
 
-    private static String string(JsonObject o, String key, boolean required) {
-        JsonElement e = o.get(key);
-        if (e == null || e.isJsonNull()) {
+    private static JsonCursor at(byte[] payload, int position) {
+        return new JsonCursor(payload, position, payload.length);
+    }
+
+    private static boolean absent(byte[] payload, int position) {
+        return position < 0 || at(payload, position).peek() == JsonCursor.Kind.NULL;
+    }
+
+    private static String string(byte[] payload, int position, String key, boolean required) {
+        if (absent(payload, position)) {
             if (required) {
                 throw new InvalidMessage(key + ": missing");
             }
             return "";
         }
-        if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isString()) {
-            throw new InvalidMessage(key + ": " + abbreviate(e) + " (expected: a string)");
+        JsonCursor c = at(payload, position);
+        if (c.peek() != JsonCursor.Kind.STRING) {
+            c.skipValue();
+            throw new InvalidMessage(key + ": " + c.text(position) + " (expected: a string)");
         }
-        return e.getAsString();
+        return c.nextString();
     }
 
     /*
      * tls_port is validated but not used until the proxy speaks TLS to backends (a later section of the
      * reference): routing plain HTTP to a TLS port would fail every request, so the plain port is used.
      */
-    private static int port(JsonObject o, Consumer<String> warnings) {
-        int port = optionalPort(o, "port");
-        int tlsPort = optionalPort(o, "tls_port");
+    private static int port(byte[] payload, Fields f, Consumer<String> warnings) {
+        int port = optionalPort(payload, f.port, "port");
+        int tlsPort = optionalPort(payload, f.tlsPort, "tls_port");
         if (port == 0) {
             throw new InvalidMessage(tlsPort == 0 ? "port: missing"
                     : "port: missing (tls_port " + tlsPort + " given, but TLS to backends is not supported yet)");
@@ -164,17 +229,43 @@ public final class RegistryMessageDecoder {
         return port;
     }
 
-    /** The port under {@code key}, or 0 when absent. */
-    private static int optionalPort(JsonObject o, String key) {
-        JsonElement e = o.get(key);
-        if (e == null || e.isJsonNull()) {
+    /** The port at {@code position}, or 0 when absent. */
+    private static int optionalPort(byte[] payload, int position, String key) {
+        if (absent(payload, position)) {
             return 0;
         }
-        long port = integer(e, key);
+        long port = integer(payload, position, key);
         if (port < 1 || port > 65535) {
             throw new InvalidMessage(key + ": " + port + " (expected: 1-65535)");
         }
         return (int) port;
+    }
+
+    private static long integer(byte[] payload, int position, String key) {
+        JsonCursor c = at(payload, position);
+        if (c.peek() != JsonCursor.Kind.NUMBER) {
+            c.skipValue();
+            throw new InvalidMessage(key + ": " + c.text(position) + " (expected: an integer)");
+        }
+        String literal = c.nextNumber();
+        if (literal.length() <= 18 && isPlainInteger(literal)) {
+            return Long.parseLong(literal);
+        }
+        try {
+            return new BigDecimal(literal).longValueExact();
+        } catch (ArithmeticException | NumberFormatException e) {
+            throw new InvalidMessage(key + ": " + abbreviate(literal) + " (expected: an integer)");
+        }
+    }
+
+    private static boolean isPlainInteger(String literal) {
+        for (int i = literal.charAt(0) == '-' ? 1 : 0; i < literal.length(); i++) {
+            char ch = literal.charAt(i);
+            if (ch < '0' || ch > '9') {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static void checkHost(String host) {
@@ -189,110 +280,133 @@ public final class RegistryMessageDecoder {
         }
     }
 
-    private static long integer(JsonElement e, String key) {
-        if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isNumber()) {
-            throw new InvalidMessage(key + ": " + abbreviate(e) + " (expected: an integer)");
-        }
-        try {
-            return e.getAsBigDecimal().longValueExact();
-        } catch (ArithmeticException | NumberFormatException ex) {
-            throw new InvalidMessage(key + ": " + abbreviate(e) + " (expected: an integer)");
-        }
-    }
-
-    private static List<RouteKey> uris(JsonObject o) {
-        JsonElement e = o.get("uris");
-        if (e == null || e.isJsonNull()) {
+    private static List<RouteKey> uris(byte[] payload, int position) {
+        if (absent(payload, position)) {
             throw new InvalidMessage("uris: missing");
         }
-        if (!e.isJsonArray()) {
-            throw new InvalidMessage("uris: " + abbreviate(e) + " (expected: an array of strings)");
+        JsonCursor c = at(payload, position);
+        if (c.peek() != JsonCursor.Kind.ARRAY) {
+            c.skipValue();
+            throw new InvalidMessage("uris: " + c.text(position) + " (expected: an array of strings)");
         }
-        JsonArray array = e.getAsJsonArray();
-        if (array.isEmpty()) {
+        List<String> uris = new ArrayList<>(1);
+        String firstError = null;
+        int count = 0;
+        c.beginArray();
+        for (boolean first = true; c.hasNextElement(first); first = false) {
+            count++;
+            if (count > MAX_URIS || firstError != null) {
+                c.skipValue();
+                continue;
+            }
+            JsonCursor.Kind kind = c.peek();
+            if (kind == JsonCursor.Kind.STRING) {
+                uris.add(c.nextString());
+            } else {
+                int start = c.skipValue();
+                firstError = "uris: " + c.text(start) + " (expected: a string)";
+            }
+        }
+        if (count == 0) {
             throw new InvalidMessage("uris: empty");
         }
-        if (array.size() > MAX_URIS) {
-            throw new InvalidMessage("uris: " + array.size() + " entries (expected: at most " + MAX_URIS + ")");
+        if (count > MAX_URIS) {
+            throw new InvalidMessage("uris: " + count + " entries (expected: at most " + MAX_URIS + ")");
         }
-        List<RouteKey> routes = new ArrayList<>(array.size());
-        for (JsonElement uri : array) {
-            if (!uri.isJsonPrimitive() || !uri.getAsJsonPrimitive().isString()) {
-                throw new InvalidMessage("uris: " + abbreviate(uri) + " (expected: a string)");
-            }
+        if (firstError != null) {
+            throw new InvalidMessage(firstError);
+        }
+        List<RouteKey> routes = new ArrayList<>(uris.size());
+        for (String uri : uris) {
             try {
-                routes.add(RouteKey.parse(uri.getAsString()));
-            } catch (IllegalArgumentException ex) {
-                throw new InvalidMessage(ex.getMessage());
+                routes.add(RouteKey.parse(uri));
+            } catch (IllegalArgumentException e) {
+                throw new InvalidMessage(e.getMessage());
             }
         }
         return routes;
     }
 
-    private static Map<String, String> tags(JsonObject o) {
-        JsonElement e = o.get("tags");
-        if (e == null || e.isJsonNull()) {
+    private static Map<String, String> tags(byte[] payload, int position) {
+        if (absent(payload, position)) {
             return Map.of();
         }
-        if (!e.isJsonObject()) {
-            throw new InvalidMessage("tags: " + abbreviate(e) + " (expected: an object of strings)");
+        JsonCursor c = at(payload, position);
+        if (c.peek() != JsonCursor.Kind.OBJECT) {
+            c.skipValue();
+            throw new InvalidMessage("tags: " + c.text(position) + " (expected: an object of strings)");
         }
         Map<String, String> tags = new LinkedHashMap<>();
-        for (Map.Entry<String, JsonElement> t : e.getAsJsonObject().entrySet()) {
-            JsonElement v = t.getValue();
-            if (v.isJsonNull()) {
-                continue;
+        c.beginObject();
+        for (String key = c.nextKey(true); key != null; key = c.nextKey(false)) {
+            switch (c.peek()) {
+                case NULL -> {
+                    c.nextNull();
+                    tags.remove(key);
+                }
+                case STRING -> tags.put(key, c.nextString());
+                case NUMBER -> tags.put(key, c.nextNumber());
+                case TRUE, FALSE -> {
+                    int start = c.skipValue();
+                    tags.put(key, c.text(start));
+                }
+                default -> {
+                    int start = c.skipValue();
+                    throw new InvalidMessage("tags." + abbreviate(key) + ": " + c.text(start) + " (expected: a string)");
+                }
             }
-            if (!v.isJsonPrimitive()) {
-                throw new InvalidMessage("tags." + t.getKey() + ": " + abbreviate(v) + " (expected: a string)");
-            }
-            tags.put(t.getKey(), v.getAsString());
         }
         return tags;
     }
 
-    private static long staleSeconds(JsonObject o) {
-        JsonElement e = o.get("stale_threshold_in_seconds");
-        if (e == null || e.isJsonNull()) {
+    private static long staleSeconds(byte[] payload, int position) {
+        if (absent(payload, position)) {
             return 0;
         }
-        long seconds = integer(e, "stale_threshold_in_seconds");
+        long seconds = integer(payload, position, "stale_threshold_in_seconds");
         if (seconds < 0) {
             throw new InvalidMessage("stale_threshold_in_seconds: " + seconds + " (expected: >= 0)");
         }
-        return Math.min(seconds, 100L * 365 * 24 * 3600);
+        return Math.min(seconds, MAX_STALE_SECONDS);
     }
 
-    private static LoadBalancing balancing(JsonObject o, Consumer<String> warnings) {
-        JsonElement options = o.get("options");
-        if (options == null || !options.isJsonObject()) {
+    private static LoadBalancing balancing(byte[] payload, int position, Consumer<String> warnings) {
+        if (position < 0) {
             return null;
         }
-        JsonElement lb = options.getAsJsonObject().get("loadbalancing");
-        if (lb == null || lb.isJsonNull()) {
+        JsonCursor c = at(payload, position);
+        if (c.peek() != JsonCursor.Kind.OBJECT) {
             return null;
         }
-        String name = lb.isJsonPrimitive() ? lb.getAsString() : abbreviate(lb);
+        int lb = -1;
+        c.beginObject();
+        for (String key = c.nextKey(true); key != null; key = c.nextKey(false)) {
+            int at = c.skipValue();
+            if (key.equals("loadbalancing")) {
+                lb = at;
+            }
+        }
+        if (absent(payload, lb)) {
+            return null;
+        }
+        JsonCursor v = at(payload, lb);
+        String name = switch (v.peek()) {
+            case STRING -> v.nextString();
+            case NUMBER -> v.nextNumber();
+            default -> {
+                v.skipValue();
+                yield v.text(lb);
+            }
+        };
         return LoadBalancing.fromWireName(name).orElseGet(() -> {
-            warnings.accept("options.loadbalancing: " + name + " ignored (expected: round-robin or least-connection)");
+            warnings.accept("options.loadbalancing: " + abbreviate(name)
+                    + " ignored (expected: round-robin or least-connection)");
             return null;
         });
     }
 
-    private static String abbreviate(JsonElement e) {
-        return abbreviate(e.toString());
-    }
-
     private static String abbreviate(String s) {
         return s.length() > 40 ? s.substring(0, 40) + "..." : s;
-    }
-
-    private static String rootCause(Throwable t) {
-        while (t.getCause() != null && t.getCause() != t) {
-            t = t.getCause();
-        }
-        String m = t.getMessage();
-        return m == null ? t.getClass().getSimpleName() : (m.length() > 120 ? m.substring(0, 120) + "..." : m);
     }
 
     private static final class InvalidMessage extends RuntimeException {

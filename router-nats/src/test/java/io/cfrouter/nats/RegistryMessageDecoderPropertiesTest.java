@@ -83,6 +83,45 @@ class RegistryMessageDecoderPropertiesTest {
         assertThat(r.routes()).containsExactlyElementsOf(uris.stream().map(RouteKey::parse).toList());
     }
 
+    @Property(tries = 5000)
+    void shouldAgreeWithGsonOnWhatIsWellFormedJson(@ForAll("jsonLike") String text) {
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        boolean ours;
+        try {
+            JsonCursor c = new JsonCursor(bytes, 0, bytes.length);
+            c.skipValue();
+            ours = c.atEnd();
+        } catch (JsonCursor.Malformed e) {
+            ours = false;
+        }
+        boolean gson;
+        try {
+            com.google.gson.stream.JsonReader reader = new com.google.gson.stream.JsonReader(new java.io.StringReader(text));
+            reader.setStrictness(com.google.gson.Strictness.STRICT);
+            com.google.gson.JsonParser.parseReader(reader);
+            gson = reader.peek() == com.google.gson.stream.JsonToken.END_DOCUMENT;
+        } catch (Exception e) {
+            gson = false;
+        }
+        assertThat(ours).as("well-formed: %s", text).isEqualTo(gson);
+    }
+
+    @Provide
+    Arbitrary<String> jsonLike() {
+        Arbitrary<String> soup = Arbitraries.strings().withChars("{}[]\",:-+.eE0129 \n\tabtrufalsn\\u/").ofMaxLength(24);
+        Arbitrary<String> mutated = Combinators.combine(Arbitraries.of(
+                        "{\"host\":\"h\",\"port\":1,\"uris\":[\"a.com\"]}", "[1,-0.5e+3,true,false,null,\"x\\u00e9\\n\"]",
+                        "{\"a\":{\"b\":[{}, [], \"\"]}}", "-12.5E-3", "\"\\ud83d\\ude00\""),
+                Arbitraries.integers().between(0, 60), Arbitraries.strings().withChars("{}[]\",:-+.eE01 \\u").ofMaxLength(2),
+                Arbitraries.integers().between(0, 2))
+                .as((base, at, insert, remove) -> {
+                    int i = Math.min(at, base.length());
+                    int j = Math.min(base.length(), i + remove);
+                    return base.substring(0, i) + insert + base.substring(j);
+                });
+        return Arbitraries.oneOf(soup, mutated).filter(s -> !s.isBlank()); // Gson reads blank as null
+    }
+
     private static void assertOneOutcome(RegistryMessageDecoder.Result result) {
         assertThat(result).isNotNull();
         assertThat(result.isValid() ? result.error() : result.registration()).isNull();

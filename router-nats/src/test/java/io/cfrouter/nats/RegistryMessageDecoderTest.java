@@ -285,6 +285,41 @@ class RegistryMessageDecoderTest {
     }
 
     @Test
+    void shouldDecodeEscapesAndSurrogatePairs() {
+        RouteRegistration r = valid("{\"host\":\"h\",\"port\":1,\"uris\":[\"a.com\"],"
+                + "\"app\":\"\\u00e9\\ud83d\\ude00\\\"\\\\\\/\\b\\f\\n\\r\\t\"}");
+
+        assertThat(r.endpoint().appId()).isEqualTo("é😀\"\\/\b\f\n\r\t");
+    }
+
+    @Test
+    void shouldTakeTheLastValueOfARepeatedKey() {
+        RouteRegistration r = valid("{\"host\":\"a\",\"port\":1,\"uris\":[\"a.com\"],\"host\":\"b\",\"port\":2}");
+
+        assertThat(r.endpoint().address()).isEqualTo("b:2");
+    }
+
+    @Test
+    void shouldReadTagValuesThatAreNumbersOrBooleansAsText() {
+        RouteRegistration r = valid("""
+                { "host" : "h" , "port" : 1 , "uris" : [ "a.com" ] ,
+                  "tags" : { "n" : 12.50 , "b" : true , "gone" : null , "s" : "x" } }""");
+
+        assertThat(r.endpoint().tags()).containsExactlyInAnyOrderEntriesOf(Map.of("n", "12.50", "b", "true", "s", "x"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"{\"host\":\"a\u0001b\",\"port\":1,\"uris\":[\"a.com\"]}",
+            "{\"host\":\"h\",\"port\":01,\"uris\":[\"a.com\"]}", "{\"host\":\"h\",\"port\":1.,\"uris\":[\"a.com\"]}",
+            "{\"host\":\"h\",\"port\":-,\"uris\":[\"a.com\"]}", "{\"host\":\"h\",\"port\":1e,\"uris\":[\"a.com\"]}",
+            "{\"host\":\"h\\x\",\"port\":1,\"uris\":[\"a.com\"]}", "{\"host\":\"h\\u12\",\"port\":1}",
+            "{\"host\":\"h\",\"port\":1,\"uris\":[\"a.com\",]}", "{\"host\":\"h\",}", "{\"a\":tru}",
+            "{\"host\":\"h\" \"port\":1}", "{\"host\"}"})
+    void shouldRefuseWhatStrictJsonForbids(String json) {
+        assertThat(invalid(json)).startsWith("not JSON");
+    }
+
+    @Test
     void shouldNotTakeTheWarningsOfAnInvalidMessageForAValidOne() {
         invalid("{\"host\":\"h\",\"port\":0,\"uris\":[\"a.com\"],\"options\":{\"loadbalancing\":\"x\"}}");
 

@@ -1,0 +1,363 @@
+package io.cfrouter.nats;
+
+/**
+ * A strict (RFC 8259) JSON reader over UTF-8 bytes, just enough for registry messages: it walks values
+ * without building a tree, decodes strings with full UTF-8 validation, and bounds nesting. It exists
+ * because decoding with a general-purpose tree parser cost as much as applying the message to the table
+ * and allocated over 5 KB per message; this allocates little beyond the strings it returns.
+ *
+ * <p>Not thread-safe; one instance reads one message. Every failure is a {@link Malformed} whose message
+ * says what is wrong and where.
+ */
+final class JsonCursor {
+
+    static final int MAX_DEPTH = 64;
+
+    /** The kinds of JSON value, as told by their first byte. */
+    enum Kind { OBJECT, ARRAY, STRING, NUMBER, TRUE, FALSE, NULL }
+
+    /** Malformed JSON (or invalid UTF-8 inside a string). */
+    static final class Malformed extends RuntimeException {
+        Malformed(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    private final byte[] in;
+    private final int end;
+    private int pos;
+
+    JsonCursor(byte[] in, int from, int to) {
+        this.in = in;
+        this.pos = from;
+        this.end = to;
+    }
+
+    int position() {
+        return pos;
+    }
+
+    /** Skips whitespace and tells the kind of the next value without consuming it. */
+    Kind peek() {
+        skipWhitespace();
+        if (pos >= end) {
+            throw malformed("unexpected end of input");
+        }
+        return switch (in[pos]) {
+            case '{' -> Kind.OBJECT;
+            case '[' -> Kind.ARRAY;
+            case '"' -> Kind.STRING;
+            case 't' -> Kind.TRUE;
+            case 'f' -> Kind.FALSE;
+            case 'n' -> Kind.NULL;
+            case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9' -> Kind.NUMBER;
+            default -> throw malformed("unexpected character");
+        };
+    }
+
+    /** Whether only whitespace is left. */
+    boolean atEnd() {
+        skipWhitespace();
+        return pos >= end;
+    }
+
+    /** Consumes {@code {}: afterwards call {@link #nextKey()} until it returns null. */
+    void beginObject() {
+        expect('{');
+    }
+
+    /** Consumes {@code [}: afterwards call {@link #hasNextElement()} before each element. */
+    void beginArray() {
+        expect('[');
+    }
+
+    /**
+     * The next key of the current object (consuming it and its colon), or null when the object ended
+     * (consuming the closing brace).
+     */
+    String nextKey(boolean first) {
+        skipWhitespace();
+        if (pos < end && in[pos] == '}') {
+            pos++;
+            return null;
+        }
+        if (!first) {
+            expect(',');
+            skipWhitespace();
+        }
+        if (pos >= end || in[pos] != '"') {
+            throw malformed("expected a key");
+        }
+        String key = nextString();
+        expect(':');
+        return key;
+    }
+
+    /** Whether the current array has another element (consuming the comma), else consumes the bracket. */
+    boolean hasNextElement(boolean first) {
+        skipWhitespace();
+        if (pos < end && in[pos] == ']') {
+            pos++;
+            return false;
+        }
+        if (!first) {
+            expect(',');
+        }
+        return true;
+    }
+
+    /** Reads a string value. */
+    String nextString() {
+        skipWhitespace();
+        if (pos >= end || in[pos] != '"') {
+            throw malformed("expected a string");
+        }
+        pos++;
+        int start = pos;
+        // Fast path: plain ASCII without escapes needs no decoding.
+        while (pos < end) {
+            byte b = in[pos];
+            if (b == '"') {
+                String s = new String(in, start, pos - start, java.nio.charset.StandardCharsets.ISO_8859_1);
+                pos++;
+                return s;
+            }
+            if (b == '\\' || b < 0x20) {
+                break;
+            }
+            pos++;
+        }
+        pos = start;
+        return slowString();
+    }
+
+    private String slowString() {
+        StringBuilder sb = new StringBuilder();
+        while (true) {
+            if (pos >= end) {
+                throw malformed("unterminated string");
+            }
+            int b = in[pos] & 0xff;
+            if (b == '"') {
+                pos++;
+                return sb.toString();
+            }
+            if (b < 0x20) {
+                throw malformed("control character in a string");
+            }
+            if (b == '\\') {
+                pos++;
+                escape(sb);
+            } else if (b < 0x80) {
+                sb.append((char) b);
+                pos++;
+            } else {
+                sb.appendCodePoint(utf8());
+            }
+        }
+    }
+
+    private void escape(StringBuilder sb) {
+        if (pos >= end) {
+            throw malformed("unterminated escape");
+        }
+        byte c = in[pos++];
+        switch (c) {
+            case '"' -> sb.append('"');
+            case '\\' -> sb.append('\\');
+            case '/' -> sb.append('/');
+            case 'b' -> sb.append('\b');
+            case 'f' -> sb.append('\f');
+            case 'n' -> sb.append('\n');
+            case 'r' -> sb.append('\r');
+            case 't' -> sb.append('\t');
+            case 'u' -> {
+                if (pos + 4 > end) {
+                    throw malformed("short \\u escape");
+                }
+                int v = 0;
+                for (int i = 0; i < 4; i++) {
+                    int d = Character.digit(in[pos++], 16);
+                    if (d < 0) {
+                        throw malformed("bad \\u escape");
+                    }
+                    v = v << 4 | d;
+                }
+                sb.append((char) v);
+            }
+            default -> throw malformed("bad escape");
+        }
+    }
+
+    /** Decodes one multi-byte UTF-8 sequence at pos, refusing overlong forms, surrogates and > U+10FFFF. */
+    private int utf8() {
+        int b0 = in[pos] & 0xff;
+        int n;
+        int cp;
+        int min;
+        if (b0 >= 0xc2 && b0 <= 0xdf) {
+            n = 1;
+            cp = b0 & 0x1f;
+            min = 0x80;
+        } else if (b0 >= 0xe0 && b0 <= 0xef) {
+            n = 2;
+            cp = b0 & 0x0f;
+            min = 0x800;
+        } else if (b0 >= 0xf0 && b0 <= 0xf4) {
+            n = 3;
+            cp = b0 & 0x07;
+            min = 0x10000;
+        } else {
+            throw new InvalidUtf8();
+        }
+        if (pos + n >= end) {
+            throw new InvalidUtf8();
+        }
+        for (int i = 1; i <= n; i++) {
+            int b = in[pos + i] & 0xff;
+            if ((b & 0xc0) != 0x80) {
+                throw new InvalidUtf8();
+            }
+            cp = cp << 6 | (b & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+            throw new InvalidUtf8();
+        }
+        pos += n + 1;
+        return cp;
+    }
+
+    /** Invalid UTF-8: told apart from malformed JSON, for the reason given. */
+    static final class InvalidUtf8 extends RuntimeException {
+        InvalidUtf8() {
+            super("invalid UTF-8", null, false, false);
+        }
+    }
+
+    /**
+     * Reads a number's literal text (validated against the JSON grammar), e.g. {@code -12.5e3}.
+     */
+    String nextNumber() {
+        skipWhitespace();
+        int start = pos;
+        if (pos < end && in[pos] == '-') {
+            pos++;
+        }
+        if (pos < end && in[pos] == '0') {
+            pos++;
+        } else if (!digits()) {
+            throw malformed("bad number");
+        }
+        if (pos < end && in[pos] == '.') {
+            pos++;
+            if (!digits()) {
+                throw malformed("bad number");
+            }
+        }
+        if (pos < end && (in[pos] == 'e' || in[pos] == 'E')) {
+            pos++;
+            if (pos < end && (in[pos] == '+' || in[pos] == '-')) {
+                pos++;
+            }
+            if (!digits()) {
+                throw malformed("bad number");
+            }
+        }
+        return new String(in, start, pos - start, java.nio.charset.StandardCharsets.ISO_8859_1);
+    }
+
+    private boolean digits() {
+        int start = pos;
+        while (pos < end && in[pos] >= '0' && in[pos] <= '9') {
+            pos++;
+        }
+        return pos > start;
+    }
+
+    /** Skips one value of any kind, checking its syntax; returns its source text span start. */
+    int skipValue() {
+        int start = skipWhitespaceAndMark();
+        skipValue(0);
+        return start;
+    }
+
+    private int skipWhitespaceAndMark() {
+        skipWhitespace();
+        return pos;
+    }
+
+    private void skipValue(int depth) {
+        switch (peek()) {
+            case OBJECT -> {
+                if (depth >= MAX_DEPTH) {
+                    throw malformed("nested too deeply");
+                }
+                beginObject();
+                for (boolean first = true; nextKey(first) != null; first = false) {
+                    skipValue(depth + 1);
+                }
+            }
+            case ARRAY -> {
+                if (depth >= MAX_DEPTH) {
+                    throw malformed("nested too deeply");
+                }
+                beginArray();
+                for (boolean first = true; hasNextElement(first); first = false) {
+                    skipValue(depth + 1);
+                }
+            }
+            case STRING -> nextString();
+            case NUMBER -> nextNumber();
+            case TRUE -> literal("true");
+            case FALSE -> literal("false");
+            case NULL -> literal("null");
+        }
+    }
+
+    /** Consumes {@code null}. */
+    void nextNull() {
+        skipWhitespace();
+        literal("null");
+    }
+
+    private void literal(String word) {
+        if (pos + word.length() > end) {
+            throw malformed("unexpected end of input");
+        }
+        for (int i = 0; i < word.length(); i++) {
+            if (in[pos + i] != word.charAt(i)) {
+                throw malformed("unexpected character");
+            }
+        }
+        pos += word.length();
+    }
+
+    /** The source text of {@code [from, pos)}, shortened for messages. */
+    String text(int from) {
+        int to = Math.min(pos, from + 41);
+        String s = new String(in, from, to - from, java.nio.charset.StandardCharsets.UTF_8);
+        return pos - from > 40 ? s.substring(0, Math.min(s.length(), 40)) + "..." : s;
+    }
+
+    private void expect(char c) {
+        skipWhitespace();
+        if (pos >= end || in[pos] != c) {
+            throw malformed(pos >= end ? "unexpected end of input" : "expected '" + c + "'");
+        }
+        pos++;
+    }
+
+    private void skipWhitespace() {
+        while (pos < end) {
+            byte b = in[pos];
+            if (b != ' ' && b != '\n' && b != '\r' && b != '\t') {
+                return;
+            }
+            pos++;
+        }
+    }
+
+    private Malformed malformed(String what) {
+        return new Malformed(what + " at byte " + pos);
+    }
+}
