@@ -106,6 +106,30 @@ final class JsonCursor {
         return true;
     }
 
+    /** Checks a string value and moves past it, building nothing. */
+    private void skipString() {
+        pos++; // the opening quote, seen by peek()
+        while (pos < end) {
+            int b = in[pos] & 0xff;
+            if (b == '"') {
+                pos++;
+                return;
+            }
+            if (b < 0x20) {
+                throw malformed("control character in a string");
+            }
+            if (b == '\\') {
+                pos++;
+                escape(null);
+            } else if (b < 0x80) {
+                pos++;
+            } else {
+                utf8();
+            }
+        }
+        throw malformed("unterminated string");
+    }
+
     /** Reads a string value. */
     String nextString() {
         skipWhitespace();
@@ -157,36 +181,42 @@ final class JsonCursor {
         }
     }
 
+    /** Reads one escape after its backslash, appending it to {@code sb} unless null. */
     private void escape(StringBuilder sb) {
         if (pos >= end) {
             throw malformed("unterminated escape");
         }
         byte c = in[pos++];
-        switch (c) {
-            case '"' -> sb.append('"');
-            case '\\' -> sb.append('\\');
-            case '/' -> sb.append('/');
-            case 'b' -> sb.append('\b');
-            case 'f' -> sb.append('\f');
-            case 'n' -> sb.append('\n');
-            case 'r' -> sb.append('\r');
-            case 't' -> sb.append('\t');
-            case 'u' -> {
-                if (pos + 4 > end) {
-                    throw malformed("short \\u escape");
-                }
-                int v = 0;
-                for (int i = 0; i < 4; i++) {
-                    int d = Character.digit(in[pos++], 16);
-                    if (d < 0) {
-                        throw malformed("bad \\u escape");
-                    }
-                    v = v << 4 | d;
-                }
-                sb.append((char) v);
-            }
+        char decoded = switch (c) {
+            case '"' -> '"';
+            case '\\' -> '\\';
+            case '/' -> '/';
+            case 'b' -> '\b';
+            case 'f' -> '\f';
+            case 'n' -> '\n';
+            case 'r' -> '\r';
+            case 't' -> '\t';
+            case 'u' -> unicodeEscape();
             default -> throw malformed("bad escape");
+        };
+        if (sb != null) {
+            sb.append(decoded);
         }
+    }
+
+    private char unicodeEscape() {
+        if (pos + 4 > end) {
+            throw malformed("short \\u escape");
+        }
+        int v = 0;
+        for (int i = 0; i < 4; i++) {
+            int d = Character.digit(in[pos++], 16);
+            if (d < 0) {
+                throw malformed("bad \\u escape");
+            }
+            v = v << 4 | d;
+        }
+        return (char) v;
     }
 
     /** Decodes one multi-byte UTF-8 sequence at pos, refusing overlong forms, surrogates and > U+10FFFF. */
@@ -240,6 +270,11 @@ final class JsonCursor {
     String nextNumber() {
         skipWhitespace();
         int start = pos;
+        skipNumber();
+        return new String(in, start, pos - start, java.nio.charset.StandardCharsets.ISO_8859_1);
+    }
+
+    private void skipNumber() {
         if (pos < end && in[pos] == '-') {
             pos++;
         }
@@ -263,7 +298,6 @@ final class JsonCursor {
                 throw malformed("bad number");
             }
         }
-        return new String(in, start, pos - start, java.nio.charset.StandardCharsets.ISO_8859_1);
     }
 
     private boolean digits() {
@@ -306,8 +340,8 @@ final class JsonCursor {
                     skipValue(depth + 1);
                 }
             }
-            case STRING -> nextString();
-            case NUMBER -> nextNumber();
+            case STRING -> skipString();
+            case NUMBER -> skipNumber();
             case TRUE -> literal("true");
             case FALSE -> literal("false");
             case NULL -> literal("null");

@@ -99,37 +99,40 @@ public final class RegistryMessageDecoder {
         checkUtf8(payload);
         Fields f = new Fields();
         try {
-            JsonCursor syntax = new JsonCursor(payload, 0, payload.length);
-            if (syntax.atEnd()) {
+            JsonCursor c = new JsonCursor(payload, 0, payload.length);
+            if (c.atEnd()) {
                 throw new InvalidMessage("empty message");
             }
-            JsonCursor.Kind root = syntax.peek();
-            syntax.skipValue();
-            if (!syntax.atEnd()) {
+            // One pass checks the whole document and notes where each known key's (last) value starts; the
+            // fields are read afterwards, so that malformed JSON anywhere is reported as such first.
+            boolean object = c.peek() == JsonCursor.Kind.OBJECT;
+            if (object) {
+                c.beginObject();
+                for (String key = c.nextKey(true); key != null; key = c.nextKey(false)) {
+                    int at = c.skipValue();
+                    switch (key) {
+                        case "host" -> f.host = at;
+                        case "port" -> f.port = at;
+                        case "tls_port" -> f.tlsPort = at;
+                        case "uris" -> f.uris = at;
+                        case "tags" -> f.tags = at;
+                        case "app" -> f.app = at;
+                        case "private_instance_id" -> f.instanceId = at;
+                        case "private_instance_index" -> f.instanceIndex = at;
+                        case "stale_threshold_in_seconds" -> f.stale = at;
+                        case "route_service_url" -> f.routeService = at;
+                        case "options" -> f.options = at;
+                        default -> { }
+                    }
+                }
+            } else {
+                c.skipValue();
+            }
+            if (!c.atEnd()) {
                 throw new InvalidMessage("trailing data after the JSON object");
             }
-            if (root != JsonCursor.Kind.OBJECT) {
+            if (!object) {
                 throw new InvalidMessage("not a JSON object");
-            }
-            // The document is well-formed: note where each known key's (last) value starts.
-            JsonCursor c = new JsonCursor(payload, 0, payload.length);
-            c.beginObject();
-            for (String key = c.nextKey(true); key != null; key = c.nextKey(false)) {
-                int at = c.skipValue();
-                switch (key) {
-                    case "host" -> f.host = at;
-                    case "port" -> f.port = at;
-                    case "tls_port" -> f.tlsPort = at;
-                    case "uris" -> f.uris = at;
-                    case "tags" -> f.tags = at;
-                    case "app" -> f.app = at;
-                    case "private_instance_id" -> f.instanceId = at;
-                    case "private_instance_index" -> f.instanceIndex = at;
-                    case "stale_threshold_in_seconds" -> f.stale = at;
-                    case "route_service_url" -> f.routeService = at;
-                    case "options" -> f.options = at;
-                    default -> { }
-                }
             }
         } catch (JsonCursor.Malformed e) {
             throw new InvalidMessage("not JSON: " + e.getMessage());

@@ -21,7 +21,8 @@ import java.util.concurrent.locks.LockSupport;
  * the table. Also the two costs inside, on one thread without NATS: decoding, and applying to the registry
  * (CPU time and bytes allocated per message). Not a test: run by hand, see docs/performance.md, "NATS".
  *
- * <p>Arguments (all optional): messages per round (default 1 000 000), rounds (3), latency samples (20 000).
+ * <p>Arguments (all optional): messages per round (default 1 000 000), rounds (3), latency samples (20 000);
+ * {@code N 0 0} measures only the costs, without NATS.
  * The machine is shared: CPU-time figures (per CPU-second of the threads doing the work) are steadier than
  * wall-clock ones, and both are printed.
  */
@@ -40,6 +41,9 @@ final class NatsRegistrationBenchmark {
                 Runtime.getRuntime().availableProcessors(),
                 ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
         costs(Math.min(messages, 200_000), 10);
+        if (rounds == 0 && samples == 0) {
+            return;
+        }
         try (NatsServerProcess nats = NatsServerProcess.start()) {
             for (int round = 1; round <= rounds; round++) {
                 throughput(nats, messages, round);
