@@ -350,8 +350,9 @@ public final class NatsAdapter implements AutoCloseable {
                     // Published once the subscriptions are back, so that answers to it are not missed.
                     case RESUBSCRIBED -> publish(START, startMessage());
                     case CLOSED -> {
-                        if (closing) {
-                            LOGGER.info("NATS connection closed");
+                        if (closing || conn != connection) {
+                            // Our own close, or a start-up attempt that failed (already reported).
+                            LOGGER.debug("NATS connection closed");
                         } else {
                             // jnats gives up only when a server refuses the credentials twice running.
                             LOGGER.error("NATS connection closed by the client library; the router no longer "

@@ -290,12 +290,13 @@ public final class RouteRegistrar implements AutoCloseable {
                 return;
             }
             publish(NatsAdapter.UNREGISTER);
-            c.closeDispatcher(dispatcher);
         }
         try {
+            c.closeDispatcher(dispatcher);
             c.flush(Duration.ofSeconds(2));
-        } catch (TimeoutException e) {
-            LOGGER.warn("router.unregister for {} may not have reached NATS: {}", description, e.getMessage());
+        } catch (TimeoutException | RuntimeException e) {
+            // e.g. a given connection its owner closed first: nothing more can be sent.
+            LOGGER.warn("router.unregister for {} may not have reached NATS: {}", description, e.toString());
         }
         if (givenConnection == null) {
             c.close();
