@@ -95,14 +95,16 @@ class SlowConsumerIT {
         }
         platform.flush(DEADLINE);
         Await.until(DEADLINE, "drops counted", () -> router.adapter.stats().droppedMessages() > 0
-                && router.adapter.stats().droppedMessages() + 100 >= burst);
+                && router.adapter.stats().droppedMessages() + 150 >= burst); // 100 may wait in the queue
         release.countDown();
 
         Await.until(DEADLINE, "every message applied or dropped", () ->
                 router.adapter.stats().messagesReceived() + router.adapter.stats().droppedMessages() == burst + 1);
         long dropped = router.adapter.stats().droppedMessages();
         assertThat(router.registry.routeCount()).isEqualTo(burst + 1 - dropped);
-        assertThat(errors).anySatisfy(e -> assertThat(e).startsWith("NATS slow consumer: the router fell behind"));
+        // jnats tells the error listener on its callback thread, in its own time.
+        Await.until(DEADLINE, "the slow-consumer event logged", () -> errors.stream()
+                .anyMatch(e -> e.startsWith("NATS slow consumer: the router fell behind")));
 
         router.close();
 
