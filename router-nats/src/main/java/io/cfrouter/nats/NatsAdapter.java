@@ -381,10 +381,13 @@ public final class NatsAdapter implements AutoCloseable {
 
         private void reconnected(Connection conn) {
             long since = disconnectedSince.getAndSet(0);
-            reconnects.incrementAndGet();
             long seconds = since == 0 ? 0 : TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - since);
             if (settings.suspendPruningWhileDisconnected()) {
                 registry.resumePruning();
+            }
+            // Counted once the registry is ready, so that whoever sees the count sees pruning resumed.
+            reconnects.incrementAndGet();
+            if (settings.suspendPruningWhileDisconnected()) {
                 LOGGER.info("Reconnected to NATS at {} after {} s; staleness clocks reset, pruning resumed",
                         serverName(conn), seconds);
             } else {
