@@ -8,6 +8,8 @@ import io.cfrouter.core.Health;
 import io.cfrouter.core.LoadBalancing;
 import io.cfrouter.core.RouteKey;
 import io.cfrouter.core.Ticker;
+import io.cfrouter.nats.RouteRegistrar;
+import io.cfrouter.proxy.ProxyExtension;
 import io.cfrouter.proxy.ProxyServer;
 import io.cfrouter.proxy.ProxySettings;
 import io.cfrouter.proxy.RouterHandler;
@@ -212,6 +214,72 @@ class EmbeddingExamplesIT {
     // /snippet
 
     @Test
+    void shouldPutAProxyExtensionInFrontOfTheRouter() {
+        Backend backend = startBackend();
+        RouteRegistry registry = RouteRegistry.builder().build();
+        registry.register(RouteKey.parse("orders.example.com"), Endpoint.of("127.0.0.1", backend.port()));
+        RouterHandler router = RouterHandler.builder(registry).build();
+        toClose.add(router);
+
+        HttpHandler handler = ProxyExtension.wrapAll(List.of(new BearerTokenExtension()), router);
+        Undertow server = Undertow.builder().addHttpListener(0, "127.0.0.1").setHandler(handler).build();
+        server.start();
+        toClose.add(server::stop);
+        int port = ((InetSocketAddress) server.getListenerInfo().get(0).getAddress()).getPort();
+
+        assertThat(HttpExchange.get(port, "orders.example.com", "/list").status()).isEqualTo(401);
+        assertThat(HttpExchange.get(port, "orders.example.com", "/list", "Authorization: Bearer let-me-in").status())
+                .isEqualTo(200);
+    }
+
+    // snippet:proxyExtension
+    /**
+     * The same check in the stock router: a public class like this one, with a no-argument constructor, in
+     * a jar whose META-INF/services/io.cfrouter.proxy.ProxyExtension file names it.
+     */
+    public static final class BearerTokenExtension implements ProxyExtension {
+        private final String token = System.getenv().getOrDefault("ROUTER_BEARER_TOKEN", "let-me-in");
+
+        @Override
+        public HttpHandler wrap(HttpHandler next) {
+            return new RequireBearerToken(token, next);
+        }
+    }
+    // /snippet
+
+    @Test
+    void shouldKeepAnApplicationRegisteredWithTheRouteRegistrar() throws Exception {
+        NatsServerProcess natsServer = NatsServerProcess.start();
+        toClose.add(natsServer);
+        Backend backend = startBackend();
+        String natsUrl = natsServer.url();
+
+        // snippet:routeRegistrar
+        RouteRegistrar registrar = RouteRegistrar.builder()
+                .servers(natsUrl)
+                .endpoint("127.0.0.1", backend.port())
+                .uri("orders.example.com")
+                .appId("orders-app-guid")
+                .instanceId("orders-0")
+                .build();
+        registrar.start(); // greets the routers, registers, and keeps registering until closed
+        // /snippet
+        toClose.add(registrar);
+
+        Router router = startRouter(natsServer);
+        HttpExchange.Response proxied = Await.value(DEADLINE, "the route registered after router.start",
+                () -> HttpExchange.get(router.proxyPort(), "orders.example.com", "/list"),
+                response -> response.status() == 200);
+        assertThat(proxied.bodyText()).isEqualTo("orders backend saw /list");
+
+        // snippet:routeRegistrarClose
+        registrar.close(); // unregisters at once
+        // /snippet
+        Await.until(DEADLINE, "the route to go after router.unregister",
+                () -> HttpExchange.get(router.proxyPort(), "orders.example.com", "/list").status() == 404);
+    }
+
+    @Test
     void shouldKeepAnApplicationRegisteredThroughRawNatsMessages() throws Exception {
         NatsServerProcess natsServer = NatsServerProcess.start();
         toClose.add(natsServer);
@@ -228,16 +296,7 @@ class EmbeddingExamplesIT {
         });
         assertThat(announcer.intervalSeconds).isEqualTo(20);
 
-        Router router = new Router(ConfigLoader.bind(ConfigFactory.parseString("""
-                host = "127.0.0.1"
-                port = %d
-                status { port = %d, user = admin, pass = secret }
-                nats = [{ host = "127.0.0.1", port = %d }]
-                start_response_delay_interval = 0s
-                """.formatted(FreePort.find(), FreePort.find(), natsServer.port()))
-                .withFallback(ConfigFactory.defaultReference()).resolve()));
-        toClose.add(router);
-        router.start();
+        Router router = startRouter(natsServer);
 
         HttpExchange.Response proxied = Await.value(DEADLINE, "the route announced after router.start",
                 () -> HttpExchange.get(router.proxyPort(), "orders.example.com", "/list"),
@@ -287,6 +346,21 @@ class EmbeddingExamplesIT {
         }
     }
     // /snippet
+
+    /** The whole router on free ports, listening at once (no start-up delay). */
+    private Router startRouter(NatsServerProcess natsServer) throws Exception {
+        Router router = new Router(ConfigLoader.bind(ConfigFactory.parseString("""
+                host = "127.0.0.1"
+                port = %d
+                status { port = %d, user = admin, pass = secret }
+                nats = [{ host = "127.0.0.1", port = %d }]
+                start_response_delay_interval = 0s
+                """.formatted(FreePort.find(), FreePort.find(), natsServer.port()))
+                .withFallback(ConfigFactory.defaultReference()).resolve()));
+        toClose.add(router);
+        router.start();
+        return router;
+    }
 
     /** A real backend on a free port that records what it saw. */
     private Backend startBackend() {
