@@ -625,7 +625,6 @@ final class DefaultRouteRegistry implements RouteRegistry {
         final RouteKey routeKey;
         volatile Member[] members = NO_MEMBERS;
         volatile LoadBalancing loadBalancing;
-        @SuppressWarnings("unused") // through NEXT
         private volatile int next = ThreadLocalRandom.current().nextInt();
 
         Pool(RouteKey key, String pathKey, LoadBalancing loadBalancing) {
@@ -638,8 +637,18 @@ final class DefaultRouteRegistry implements RouteRegistry {
             return key;
         }
 
+        /**
+         * The index to start a round-robin walk at, moving the position on by one. The position is an index,
+         * not a counter taken modulo the size, so a member joining or leaving does not make it jump.
+         */
         int nextIndex(int n) {
-            return Math.floorMod((int) NEXT.getAndAdd(this, 1), n);
+            while (true) {
+                int current = next;
+                int start = current >= 0 && current < n ? current : Math.floorMod(current, n);
+                if (NEXT.compareAndSet(this, current, start + 1)) {
+                    return start;
+                }
+            }
         }
 
         boolean hasStale(long now) {
