@@ -46,6 +46,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
 
     private final KeyTable<HostNode> hosts = new KeyTable<>();
     private final EndpointState.Table states = new EndpointState.Table();
+    private final EndpointCanonicaliser canonicaliser = new EndpointCanonicaliser();
     private final ReentrantLock writeLock = new ReentrantLock();
     private final List<RegistryListener> listeners = new CopyOnWriteArrayList<>();
 
@@ -134,8 +135,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
                 return pool;
             }
         }
-        Pool root = node.root;
-        return root != null && root.members.length > 0 ? root : null;
+        return node.members.length > 0 ? node : null;
     }
 
     /** The longest route in {@code paths} that is a whole-segment prefix of {@code path}, or {@code null}. */
@@ -231,23 +231,27 @@ final class DefaultRouteRegistry implements RouteRegistry {
             int slash = k.indexOf('/');
             int hostEnd = slash < 0 ? k.length() : slash;
             HostNode host = hosts.find(k, 0, hostEnd, KeyTable.hash(0, k, 0, hostEnd), false);
-            Pool pool = null;
-            if (host != null) {
-                pool = slash < 0 ? host.root : host.path(k, slash + 1);
-            }
+            Pool pool = host == null ? null : host.route(k, slash);
             LoadBalancing balancing = endpoint.loadBalancing() != null ? endpoint.loadBalancing()
                     : defaultLoadBalancing;
             if (pool == null) {
-                pool = new Pool(key, slash < 0 ? "" : RouteKey.lowerCase(k.substring(slash + 1)), balancing);
-                pool.members = new Member[] {newMember(endpoint, now)};
-                if (host == null) {
+                boolean newHost = host == null;
+                if (newHost) {
                     host = new HostNode(RouteKey.lowerCase(slash < 0 ? k : k.substring(0, slash)));
+                }
+                pool = slash < 0 ? host : new Pool(RouteKey.lowerCase(k.substring(slash + 1)));
+                pool.routeKey = key;
+                pool.loadBalancing = balancing;
+                pool.members = new Member[] {newMember(endpoint, now)};
+                if (pool != host) {
+                    host.addPath(pool);
+                }
+                if (newHost) {
                     hosts.put(host);
                     if (host.key.startsWith("*.")) {
                         wildcardHosts++;
                     }
                 }
-                host.add(pool);
                 routeCount++;
                 add(events, RegistryEvent.Type.ROUTE_ADDED, pool.routeKey, null);
                 add(events, RegistryEvent.Type.ENDPOINT_ADDED, pool.routeKey, endpoint);
@@ -263,7 +267,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
                 } else if (members[i].endpoint.equals(endpoint)) {
                     members[i].touch(now);
                 } else {
-                    members[i].update(endpoint, now);
+                    members[i].update(canonicaliser.canonical(endpoint), now);
                     add(events, RegistryEvent.Type.ENDPOINT_UPDATED, pool.routeKey, endpoint);
                 }
             }
@@ -288,7 +292,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
             int slash = k.indexOf('/');
             int hostEnd = slash < 0 ? k.length() : slash;
             HostNode host = hosts.find(k, 0, hostEnd, KeyTable.hash(0, k, 0, hostEnd), false);
-            Pool pool = host == null ? null : slash < 0 ? host.root : host.path(k, slash + 1);
+            Pool pool = host == null ? null : host.route(k, slash);
             if (pool == null) {
                 return;
             }
@@ -317,7 +321,8 @@ final class DefaultRouteRegistry implements RouteRegistry {
     }
 
     /** Caller holds the write lock. */
-    private Member newMember(Endpoint endpoint, long now) {
+    private Member newMember(Endpoint registered, long now) {
+        Endpoint endpoint = canonicaliser.canonical(registered);
         EndpointState state = states.get(endpoint.host(), endpoint.port());
         if (state == null) {
             state = new EndpointState(endpoint.host(), endpoint.port());
@@ -353,7 +358,9 @@ final class DefaultRouteRegistry implements RouteRegistry {
             return;
         }
         pool.members = NO_MEMBERS;
-        host.remove(pool);
+        if (pool != host) {
+            host.removePath(pool);
+        }
         routeCount--;
         if (host.isEmpty()) {
             hosts.remove(host.key);
@@ -378,7 +385,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
         int pruned = 0;
         List<RegistryEvent> events = new ArrayList<>();
         for (KeyTable.Node n : hosts.slotsForSweep()) {
-            if (!(n instanceof HostNode host) || !host.hasStale(nowNanos)) {
+            if (!(n instanceof HostNode host) || !host.hasStaleRoutes(nowNanos)) {
                 continue;
             }
             writeLock.lock();
@@ -526,44 +533,43 @@ final class DefaultRouteRegistry implements RouteRegistry {
 
     // ---- hosts, routes and members ------------------------------------------------------------------
 
-    /** One host: its host-only route and its path routes. Fields are written under the write lock. */
-    static final class HostNode extends KeyTable.Node {
-        volatile Pool root;
+    /**
+     * One host: itself the pool of its host-only route (with no members while it has none), plus its path
+     * routes. Fields are written under the write lock.
+     */
+    final class HostNode extends Pool {
         volatile KeyTable<Pool> paths;
         /** The longest path key ever added here (an upper bound lets a lookup stop early). */
         volatile int maxPathLength;
 
-        HostNode(String key) {
-            super(key);
+        HostNode(String hostKey) {
+            super(hostKey);
         }
 
-        Pool path(String key, int from) {
+        /** The live route with {@code key}, whose host is this one: host-only if {@code slash < 0}. */
+        Pool route(String key, int slash) {
+            if (slash < 0) {
+                return members.length > 0 ? this : null;
+            }
             KeyTable<Pool> table = paths;
+            int from = slash + 1;
             return table == null ? null
                     : table.find(key, from, key.length(), KeyTable.hash(0, key, from, key.length()), false);
         }
 
-        void add(Pool pool) {
-            if (pool.pathKey().isEmpty()) {
-                root = pool;
-                return;
-            }
+        void addPath(Pool pool) {
             KeyTable<Pool> table = paths;
             if (table == null) {
                 table = new KeyTable<>();
             }
             table.put(pool);
-            maxPathLength = Math.max(maxPathLength, pool.pathKey().length());
+            maxPathLength = Math.max(maxPathLength, pool.key.length());
             paths = table;
         }
 
-        void remove(Pool pool) {
-            if (pool.pathKey().isEmpty()) {
-                root = null;
-                return;
-            }
+        void removePath(Pool pool) {
             KeyTable<Pool> table = paths;
-            table.remove(pool.pathKey());
+            table.remove(pool.key);
             if (table.size() == 0) {
                 paths = null;
                 maxPathLength = 0;
@@ -571,13 +577,14 @@ final class DefaultRouteRegistry implements RouteRegistry {
         }
 
         boolean isEmpty() {
-            return root == null && paths == null;
+            return members.length == 0 && paths == null;
         }
 
+        /** The live routes of this host. */
         List<Pool> pools() {
             List<Pool> pools = new ArrayList<>(1);
-            if (root != null) {
-                pools.add(root);
+            if (members.length > 0) {
+                pools.add(this);
             }
             KeyTable<Pool> table = paths;
             if (table != null) {
@@ -590,9 +597,8 @@ final class DefaultRouteRegistry implements RouteRegistry {
             return pools;
         }
 
-        boolean hasStale(long now) {
-            Pool r = root;
-            if (r != null && r.hasStale(now)) {
+        boolean hasStaleRoutes(long now) {
+            if (hasStale(now)) {
                 return true;
             }
             KeyTable<Pool> table = paths;
@@ -609,9 +615,10 @@ final class DefaultRouteRegistry implements RouteRegistry {
 
     /**
      * A route: its key, its members and its round-robin position. The object lives as long as the route;
-     * {@link #members} is replaced (never changed in place) under the write lock.
+     * {@link #members} is replaced (never changed in place) under the write lock. Its table key is the
+     * lower-case path (or, for a {@link HostNode}, the host).
      */
-    final class Pool extends KeyTable.Node implements Route {
+    class Pool extends KeyTable.Node implements Route {
         private static final VarHandle NEXT;
 
         static {
@@ -622,19 +629,14 @@ final class DefaultRouteRegistry implements RouteRegistry {
             }
         }
 
-        final RouteKey routeKey;
+        /** Set before {@link #members} whenever the route (re)appears. */
+        volatile RouteKey routeKey;
         volatile Member[] members = NO_MEMBERS;
-        volatile LoadBalancing loadBalancing;
+        volatile LoadBalancing loadBalancing = defaultLoadBalancing;
         private volatile int next = ThreadLocalRandom.current().nextInt();
 
-        Pool(RouteKey key, String pathKey, LoadBalancing loadBalancing) {
-            super(pathKey);
-            this.routeKey = key;
-            this.loadBalancing = loadBalancing;
-        }
-
-        String pathKey() {
-            return key;
+        Pool(String tableKey) {
+            super(tableKey);
         }
 
         /**
@@ -677,7 +679,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
 
         @Override
         public String toString() {
-            return routeKey.key() + Arrays.toString(members);
+            return key + Arrays.toString(members);
         }
     }
 

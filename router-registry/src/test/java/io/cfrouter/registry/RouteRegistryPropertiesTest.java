@@ -42,7 +42,7 @@ class RouteRegistryPropertiesTest {
         return segment.list().ofMaxSize(4).map(s -> String.join("/", s));
     }
 
-    @Property(tries = 500)
+    @Property(tries = 300)
     void lookupNeverThrowsWhateverTheInput(@ForAll String host, @ForAll String path,
                                            @ForAll("hosts") String routeHost, @ForAll("paths") String routePath) {
         RouteRegistry registry = RouteRegistry.builder().ticker(new FakeTicker()).build();
@@ -52,7 +52,7 @@ class RouteRegistryPropertiesTest {
         assertThat(catchThrowable(() -> registry.lookup(routeHost, host + path))).isNull();
     }
 
-    @Property(tries = 500)
+    @Property(tries = 300)
     void parseEitherGivesANormalisedKeyOrRejectsTheUri(@ForAll String uri) {
         RouteKey key;
         try {
@@ -65,7 +65,7 @@ class RouteRegistryPropertiesTest {
         assertThat(RouteKey.parse(key.key())).isEqualTo(key);
     }
 
-    @Property(tries = 500)
+    @Property(tries = 300)
     void aRegisteredRouteIsFoundByItsOwnHostAndPath(@ForAll("hosts") String host, @ForAll("paths") String path,
                                                      @ForAll("paths") String rest) {
         RouteKey key = RouteKey.parse(host + "/" + path.replace("%", "").replace("?", ""));
@@ -94,7 +94,7 @@ class RouteRegistryPropertiesTest {
     private static final List<String> ROUTES = List.of("a.com", "A.com/x", "a.com/x/y", "*.a.com", "b.a.com",
             "b.a.com/x", "[::1]", "[::1]/p", "c.com/Q", "*.com", "d.com", "d.com/x/Y");
 
-    @Property(tries = 300)
+    @Property(tries = 200)
     void theTableStaysConsistentWithAModelThroughRandomHistories(@ForAll("histories") List<Op> history) {
         FakeTicker ticker = new FakeTicker();
         RouteRegistry registry = RouteRegistry.builder().ticker(ticker).staleThreshold(Duration.ofSeconds(120))
