@@ -135,7 +135,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
                 return pool;
             }
         }
-        return node.members.length > 0 ? node : null;
+        return node.isLive() ? node : null;
     }
 
     /** The longest route in {@code paths} that is a whole-segment prefix of {@code path}, or {@code null}. */
@@ -161,7 +161,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
                     return best;
                 }
                 Pool pool = paths.find(path, from, i, h, false);
-                if (pool != null && pool.members.length > 0) {
+                if (pool != null && pool.isLive()) {
                     best = pool;
                 }
             }
@@ -169,7 +169,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
         }
         if (end > from && end - from <= maxLength) {
             Pool pool = paths.find(path, from, end, h, false);
-            if (pool != null && pool.members.length > 0) {
+            if (pool != null && pool.isLive()) {
                 best = pool;
             }
         }
@@ -311,9 +311,10 @@ final class DefaultRouteRegistry implements RouteRegistry {
     }
 
     private static int indexOf(Member[] members, String host, int port) {
+        // Through the endpoint, not the shared state: a re-registration reads the endpoint next anyway.
         for (int i = 0; i < members.length; i++) {
-            EndpointState s = members[i].state;
-            if (s.port == port && s.host.equals(host)) {
+            Endpoint e = members[i].endpoint;
+            if (e.port() == port && e.host().equals(host)) {
                 return i;
             }
         }
@@ -651,6 +652,14 @@ final class DefaultRouteRegistry implements RouteRegistry {
                     return start;
                 }
             }
+        }
+
+        /**
+         * Whether the route has members. An empty pool always holds {@link #NO_MEMBERS}, so this compares a
+         * reference and spares a lookup the cache miss of reading the array.
+         */
+        boolean isLive() {
+            return members != NO_MEMBERS;
         }
 
         boolean hasStale(long now) {

@@ -3,13 +3,16 @@ package io.cfrouter.registry;
 import io.cfrouter.core.Endpoint;
 import io.cfrouter.core.RouteKey;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Prunes 100 000 stale endpoints while another thread looks routes up without pause, and prints how long
- * the sweep took and how long lookups took meanwhile (every lookup timed, in power-of-two buckets).
+ * the sweep took (wall clock, and CPU time of the sweeping thread: on a shared machine the thread may wait
+ * for a core) and how long lookups took meanwhile (every lookup timed, in power-of-two buckets).
  * Not a test: run it with the bench profile (see docs/performance.md, ## Registry).
  */
 public final class PruneUnderLoadHarness {
@@ -63,14 +66,18 @@ public final class PruneUnderLoadHarness {
             }, "looker");
             looker.start();
             looking.await();
+            ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+            long cpuStart = threads.getCurrentThreadCpuTime();
             long start = System.nanoTime();
             int pruned = registry.pruneStale(ticker.read());
             long sweep = System.nanoTime() - start;
+            long sweepCpu = threads.getCurrentThreadCpuTime() - cpuStart;
             sweeping.set(false);
             looker.join();
 
-            System.out.printf("round %d: pruned %d endpoints in %.1f ms; %d lookups meanwhile: p50 <= %s, "
-                            + "p99 <= %s, p99.9 <= %s, max %.3f ms; routes left %d%n", round, pruned, sweep / 1e6,
+            System.out.printf("round %d: pruned %d endpoints in %.1f ms (%.1f ms on CPU); %d lookups meanwhile: "
+                            + "p50 <= %s, p99 <= %s, p99.9 <= %s, max %.3f ms; routes left %d%n", round, pruned,
+                    sweep / 1e6, sweepCpu / 1e6,
                     count[0], percentile(buckets, count[0], 0.5), percentile(buckets, count[0], 0.99),
                     percentile(buckets, count[0], 0.999), max[0] / 1e6, registry.routeCount());
         }
