@@ -46,7 +46,7 @@ final class EndpointCanonicaliser {
         if (s.isEmpty()) {
             return "";
         }
-        int slot = spread(s.hashCode()) & (STRING_SLOTS - 1);
+        int slot = KeyTable.spread(s.hashCode()) & (STRING_SLOTS - 1);
         String cached = strings[slot];
         if (s.equals(cached)) {
             return cached;
@@ -60,7 +60,7 @@ final class EndpointCanonicaliser {
         if (tags.isEmpty()) {
             return Map.of();
         }
-        int slot = spread(tags.hashCode()) & (MAP_SLOTS - 1);
+        int slot = KeyTable.spread(tags.hashCode()) & (MAP_SLOTS - 1);
         Object cached = maps[slot];
         if (tags.equals(cached)) {
             return (Map<String, String>) cached;
@@ -72,7 +72,4 @@ final class EndpointCanonicaliser {
         return copy;
     }
 
-    private static int spread(int h) {
-        return h ^ (h >>> 16);
-    }
 }

@@ -112,8 +112,7 @@ final class EndpointState {
         private int size;
 
         private static int index(String host, int port, int mask) {
-            int h = host.hashCode() * 31 + port;
-            return (h ^ (h >>> 16)) & mask;
+            return KeyTable.spread(host.hashCode() * 31 + port) & mask;
         }
 
         EndpointState get(String host, int port) {

@@ -100,8 +100,13 @@ final class KeyTable<T extends KeyTable.Node> {
         return true;
     }
 
-    private static int spread(int h) {
-        return h ^ (h >>> 16);
+    /**
+     * Scatters similar keys: hashes of keys that differ in their last characters ({@code app-1},
+     * {@code app-2}) are close together and would form long runs in a linearly probed table.
+     */
+    static int spread(int h) {
+        int x = h * 0x9E3779B9;
+        return x ^ (x >>> 16);
     }
 
     /** Adds {@code node}, or replaces the node with its key. Caller holds the write lock. */
