@@ -224,13 +224,10 @@ final class DefaultRouteRegistry implements RouteRegistry {
         List<RegistryEvent> events = null;
         writeLock.lock();
         try {
-            if (!listeners.isEmpty()) {
-                events = new ArrayList<>(2);
-            }
+            events = listeners.isEmpty() ? null : new ArrayList<>(2);
             String k = key.key();
             int slash = k.indexOf('/');
-            int hostEnd = slash < 0 ? k.length() : slash;
-            HostNode host = hosts.find(k, 0, hostEnd, KeyTable.hash(0, k, 0, hostEnd), false);
+            HostNode host = hostOf(k, slash);
             Pool pool = host == null ? null : host.route(k, slash);
             LoadBalancing balancing = endpoint.loadBalancing() != null ? endpoint.loadBalancing()
                     : defaultLoadBalancing;
@@ -285,13 +282,10 @@ final class DefaultRouteRegistry implements RouteRegistry {
         List<RegistryEvent> events = null;
         writeLock.lock();
         try {
-            if (!listeners.isEmpty()) {
-                events = new ArrayList<>(2);
-            }
+            events = listeners.isEmpty() ? null : new ArrayList<>(2);
             String k = key.key();
             int slash = k.indexOf('/');
-            int hostEnd = slash < 0 ? k.length() : slash;
-            HostNode host = hosts.find(k, 0, hostEnd, KeyTable.hash(0, k, 0, hostEnd), false);
+            HostNode host = hostOf(k, slash);
             Pool pool = host == null ? null : host.route(k, slash);
             if (pool == null) {
                 return;
@@ -308,6 +302,12 @@ final class DefaultRouteRegistry implements RouteRegistry {
             writeLock.unlock();
         }
         fire(events);
+    }
+
+    /** The node of the host of key {@code k} (whose first {@code /} is at {@code slash}), or {@code null}. */
+    private HostNode hostOf(String k, int slash) {
+        int hostEnd = slash < 0 ? k.length() : slash;
+        return hosts.find(k, 0, hostEnd, KeyTable.hash(0, k, 0, hostEnd), false);
     }
 
     private static int indexOf(Member[] members, String host, int port) {

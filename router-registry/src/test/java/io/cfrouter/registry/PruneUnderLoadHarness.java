@@ -7,7 +7,6 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Prunes 100 000 stale endpoints while another thread looks routes up without pause, and prints how long
@@ -40,46 +39,94 @@ public final class PruneUnderLoadHarness {
             }
             ticker.advance(Duration.ofSeconds(121));
 
-            long[] buckets = new long[64];
-            long[] max = new long[1];
-            long[] count = new long[1];
-            AtomicBoolean sweeping = new AtomicBoolean(true);
-            CountDownLatch looking = new CountDownLatch(1);
-            Thread looker = new Thread(() -> {
-                int i = 0;
-                long hits = 0;
-                looking.countDown();
-                while (sweeping.get()) {
-                    String[] request = requests[i];
-                    i = i + 7919 >= ROUTES ? i + 7919 - ROUTES : i + 7919;
-                    long start = System.nanoTime();
-                    Route route = registry.lookup(request[0], request[1]);
-                    long took = System.nanoTime() - start;
-                    hits += route == null ? 0 : 1;
-                    buckets[64 - Long.numberOfLeadingZeros(took)]++;
-                    max[0] = Math.max(max[0], took);
-                    count[0]++;
-                }
-                if (hits < 0) {
-                    System.out.println(hits);
-                }
-            }, "looker");
-            looker.start();
-            looking.await();
             ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+            Looker during = new Looker(registry, requests);
+            during.start();
             long cpuStart = threads.getCurrentThreadCpuTime();
             long start = System.nanoTime();
             int pruned = registry.pruneStale(ticker.read());
             long sweep = System.nanoTime() - start;
             long sweepCpu = threads.getCurrentThreadCpuTime() - cpuStart;
-            sweeping.set(false);
-            looker.join();
+            during.finish();
 
-            System.out.printf("round %d: pruned %d endpoints in %.1f ms (%.1f ms on CPU); %d lookups meanwhile: "
-                            + "p50 <= %s, p99 <= %s, p99.9 <= %s, max %.3f ms; routes left %d%n", round, pruned,
-                    sweep / 1e6, sweepCpu / 1e6,
-                    count[0], percentile(buckets, count[0], 0.5), percentile(buckets, count[0], 0.99),
-                    percentile(buckets, count[0], 0.999), max[0] / 1e6, registry.routeCount());
+            // The control: the same lookups for as long, with no sweep. What the machine does to a thread
+            // that never waits for anything (being descheduled, collections) shows up here as well.
+            ticker = new FakeTicker();
+            RouteRegistry control = RouteRegistry.builder().ticker(ticker).build();
+            for (int i = 0; i < ROUTES; i++) {
+                control.register(keys[i], endpoints[i]);
+            }
+            Looker alone = new Looker(control, requests);
+            alone.start();
+            long until = System.nanoTime() + sweep;
+            while (System.nanoTime() - until < 0) {
+                Thread.onSpinWait();
+            }
+            alone.finish();
+
+            System.out.printf("round %d: pruned %d endpoints in %.1f ms (%.1f ms on CPU), routes left %d%n"
+                            + "  lookups during the sweep: %s%n  lookups without a sweep:  %s%n", round, pruned,
+                    sweep / 1e6, sweepCpu / 1e6, registry.routeCount(), during, alone);
+        }
+    }
+
+    /** A thread that looks routes up without pause and times every lookup. */
+    private static final class Looker extends Thread {
+        private final RouteRegistry registry;
+        private final String[][] requests;
+        private final long[] buckets = new long[64];
+        private final CountDownLatch started = new CountDownLatch(1);
+        private volatile boolean running = true;
+        private long max;
+        private long count;
+        private long slow;
+
+        Looker(RouteRegistry registry, String[][] requests) {
+            super("looker");
+            this.registry = registry;
+            this.requests = requests;
+        }
+
+        @Override
+        public synchronized void start() {
+            super.start();
+            try {
+                started.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        @Override
+        public void run() {
+            int i = 0;
+            started.countDown();
+            while (running) {
+                String[] request = requests[i];
+                i = i + 7919 >= ROUTES ? i + 7919 - ROUTES : i + 7919;
+                long start = System.nanoTime();
+                Route route = registry.lookup(request[0], request[1]);
+                long took = System.nanoTime() - start;
+                if (route != null && route.key() == null) {
+                    throw new IllegalStateException();
+                }
+                buckets[64 - Long.numberOfLeadingZeros(took)]++;
+                max = Math.max(max, took);
+                slow += took > 1_000_000 ? 1 : 0;
+                count++;
+            }
+        }
+
+        void finish() throws InterruptedException {
+            running = false;
+            join();
+        }
+
+        @Override
+        public String toString() {
+            return String.format("%d lookups, p50 <= %s, p99 <= %s, p99.9 <= %s, max %.3f ms, %d over 1 ms",
+                    count, percentile(buckets, count, 0.5), percentile(buckets, count, 0.99),
+                    percentile(buckets, count, 0.999), max / 1e6, slow);
         }
     }
 
