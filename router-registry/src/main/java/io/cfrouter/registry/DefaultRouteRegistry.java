@@ -78,6 +78,10 @@ final class DefaultRouteRegistry implements RouteRegistry {
                 return null;
             }
         }
+        return lookupDecoded(host, path);
+    }
+
+    private Route lookupDecoded(String host, String path) {
         int from = 0;
         int to = host.length();
         while (from < to && host.charAt(from) <= ' ') {
@@ -101,7 +105,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
             if (colon >= 0 && colon < to) {
                 if (host.lastIndexOf(':', to - 1) != colon) {
                     // A bare IPv6 literal: keys hold it in brackets. Rare enough to allocate.
-                    return lookup("[" + host.substring(from, to) + "]", path);
+                    return lookupDecoded("[" + host.substring(from, to) + "]", path);
                 }
                 to = colon;
             }

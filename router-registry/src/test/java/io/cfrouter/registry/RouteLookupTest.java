@@ -129,6 +129,7 @@ class RouteLookupTest {
         assertThat(match("[::1]", "/x")).isEqualTo("[::1]/x");
         assertThat(match("[FE80::1]:80", "/")).isEqualTo("[fe80::1]");
         assertThat(match("fe80::1", "/")).isEqualTo("[fe80::1]");
+        assertThat(match("::1", "/x/50%2525")).isEqualTo("[::1]/x");
         assertThat(match("[fe80::1", "/")).isNull();
     }
 
