@@ -96,7 +96,8 @@ class EmbeddedRegistryExampleTest {
                 Duration.ofMillis(5))) {
             CountDownLatch ordersForgotten = new CountDownLatch(1);
             directory.onChange(event -> {
-                if (event.type() == RegistryEvent.Type.ROUTE_REMOVED && event.route().key().equals("shop.example/orders")) {
+                if (event.type() == RegistryEvent.Type.ROUTE_REMOVED
+                        && event.route().key().equals("shop.example/orders")) {
                     ordersForgotten.countDown();
                 }
             });
