@@ -1,6 +1,5 @@
 package io.cfrouter.core;
 
-import java.util.Locale;
 import java.util.Objects;
 
 /**
@@ -15,6 +14,8 @@ import java.util.Objects;
  */
 public record RouteKey(String key, String contextPath) {
 
+    private static final String ROOT = "/";
+
     /** Validates both parts; use {@link #parse(String)} to build one from a registered uri. */
     public RouteKey {
         Objects.requireNonNull(key, "key");
@@ -28,30 +29,74 @@ public record RouteKey(String key, String contextPath) {
     }
 
     /**
-     * Parses a uri as it arrives in {@code router.register}: {@code host[:port][/path][?query]}.
+     * Parses a uri as it arrives in {@code router.register}: {@code host[:port][/path][?query]}. The host is
+     * lower-cased and its port dropped (requests are matched without theirs); an IPv6 literal keeps its
+     * brackets ({@code [::1]:8081} becomes {@code [::1]}, a bare {@code ::1} becomes {@code [::1]}). The path
+     * is lower-cased in the key and kept in its original case as the context path.
      *
-     * @throws IllegalArgumentException when the uri has no host
+     * @throws IllegalArgumentException when the uri has no host or an unclosed {@code [}
      */
     public static RouteKey parse(String uri) {
         Objects.requireNonNull(uri, "uri");
         String s = uri.trim();
-        int query = s.indexOf('?');
-        if (query >= 0) {
-            s = s.substring(0, query);
-        }
-        int fragment = s.indexOf('#');
-        if (fragment >= 0) {
-            s = s.substring(0, fragment);
+        int end = s.length();
+        for (int i = 0; i < end; i++) {
+            char c = s.charAt(i);
+            if (c == '?' || c == '#') {
+                end = i;
+            }
         }
         int slash = s.indexOf('/');
-        String host = slash < 0 ? s : s.substring(0, slash);
-        String path = slash < 0 ? "" : trimSlashes(s.substring(slash));
-        host = host.toLowerCase(Locale.ROOT);
-        if (host.isEmpty()) {
+        if (slash > end) {
+            slash = -1;
+        }
+        String host = hostWithoutPort(s.substring(0, slash < 0 ? end : slash), uri);
+        String path = slash < 0 ? "" : trimSlashes(s.substring(slash, end));
+        if (path.isEmpty()) {
+            return new RouteKey(host, ROOT);
+        }
+        return new RouteKey(host + "/" + lowerCase(path), "/" + path);
+    }
+
+    private static String hostWithoutPort(String hostPort, String uri) {
+        String host = hostPort;
+        if (host.startsWith("[")) {
+            int close = host.indexOf(']');
+            if (close < 0) {
+                throw new IllegalArgumentException("uri: '" + uri + "' (expected: a closing ] after an IPv6 host)");
+            }
+            host = host.substring(0, close + 1);
+        } else {
+            int colon = host.indexOf(':');
+            if (colon >= 0 && host.indexOf(':', colon + 1) < 0) {
+                host = host.substring(0, colon);
+            } else if (colon >= 0) {
+                host = "[" + host + "]";
+            }
+        }
+        if (host.isEmpty() || host.equals("[]")) {
             throw new IllegalArgumentException("uri: '" + uri + "' (expected: host[/path])");
         }
-        String key = path.isEmpty() ? host : host + "/" + path.toLowerCase(Locale.ROOT);
-        return new RouteKey(key, "/" + path);
+        return lowerCase(host);
+    }
+
+    /**
+     * Lower-cases {@code s} one {@code char} at a time with {@link Character#toLowerCase(char)}: the rule a
+     * lookup can apply to a request in place, without building a string (unlike
+     * {@link String#toLowerCase}, it never changes the length).
+     */
+    public static String lowerCase(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.toLowerCase(c) != c) {
+                char[] chars = s.toCharArray();
+                for (int j = i; j < chars.length; j++) {
+                    chars[j] = Character.toLowerCase(chars[j]);
+                }
+                return new String(chars);
+            }
+        }
+        return s;
     }
 
     /** The host part of the key (lower case, possibly a {@code *.} wildcard). */

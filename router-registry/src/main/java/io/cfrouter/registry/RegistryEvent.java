@@ -7,6 +7,7 @@ import java.util.Objects;
 
 /**
  * A change to the routing table, delivered to {@link RegistryListener}s after it is visible to lookups.
+ * Immutable.
  *
  * @param type what changed
  * @param route the route concerned
@@ -30,7 +31,7 @@ public record RegistryEvent(Type type, RouteKey route, Endpoint endpoint) {
         ENDPOINT_PRUNED
     }
 
-    /** Validates. */
+    /** Validates: {@code type} and {@code route} must not be {@code null}. */
     public RegistryEvent {
         Objects.requireNonNull(type, "type");
         Objects.requireNonNull(route, "route");

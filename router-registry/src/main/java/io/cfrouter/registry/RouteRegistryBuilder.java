@@ -6,7 +6,11 @@ import io.cfrouter.core.Ticker;
 import java.time.Duration;
 import java.util.Objects;
 
-/** Builds a {@link RouteRegistry}. Not thread-safe. */
+/**
+ * Builds a {@link RouteRegistry}. Each setter validates its argument at once and throws
+ * {@link IllegalArgumentException} with the value and what was expected. Not thread-safe; each
+ * {@link #build()} returns a new, independent registry.
+ */
 public final class RouteRegistryBuilder {
 
     private Ticker ticker = Ticker.system();
@@ -17,7 +21,10 @@ public final class RouteRegistryBuilder {
     RouteRegistryBuilder() {
     }
 
-    /** The time source for staleness and failure marks (default: {@link Ticker#system()}). */
+    /**
+     * The time source for staleness and failure marks (default: {@link Ticker#system()}); the readings
+     * passed to {@link RouteRegistry#pruneStale} must come from it.
+     */
     public RouteRegistryBuilder ticker(Ticker ticker) {
         this.ticker = Objects.requireNonNull(ticker, "ticker");
         return this;

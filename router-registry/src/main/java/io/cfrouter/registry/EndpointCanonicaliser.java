@@ -1,0 +1,75 @@
+package io.cfrouter.registry;
+
+import io.cfrouter.core.Endpoint;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Makes the endpoints the table keeps share equal values: every registration arrives as fresh strings and
+ * maps from the decoder, yet most of them repeat (cell IPs, app ids, instance indexes, tag names and values,
+ * whole tag maps). Each value is looked up in a small direct-mapped cache and replaced by the cached equal
+ * one; a miss takes the slot. Memory stays bounded whatever arrives, and a value that never repeats costs
+ * only a slot until something else takes it.
+ *
+ * <p>Used under the registry's write lock only, for endpoints about to be stored (not for re-registrations
+ * that change nothing).
+ */
+final class EndpointCanonicaliser {
+
+    private static final int STRING_SLOTS = 1 << 14;
+    private static final int MAP_SLOTS = 1 << 10;
+
+    private final String[] strings = new String[STRING_SLOTS];
+    private final Object[] maps = new Object[MAP_SLOTS];
+    /** The last endpoint canonicalised: a registration brings one endpoint for each of its routes. */
+    private Endpoint lastIn;
+    private Endpoint lastOut;
+
+    Endpoint canonical(Endpoint e) {
+        if (e == lastIn) {
+            return lastOut;
+        }
+        String host = string(e.host());
+        String appId = string(e.appId());
+        String index = string(e.instanceIndex());
+        Map<String, String> tags = tags(e.tags());
+        Endpoint out = host == e.host() && appId == e.appId() && index == e.instanceIndex() && tags == e.tags() ? e
+                : new Endpoint(host, e.port(), appId, e.instanceId(), index, tags, e.staleThreshold(),
+                e.loadBalancing());
+        lastIn = e;
+        lastOut = out;
+        return out;
+    }
+
+    String string(String s) {
+        if (s.isEmpty()) {
+            return "";
+        }
+        int slot = KeyTable.spread(s.hashCode()) & (STRING_SLOTS - 1);
+        String cached = strings[slot];
+        if (s.equals(cached)) {
+            return cached;
+        }
+        strings[slot] = s;
+        return s;
+    }
+
+    @SuppressWarnings("unchecked")
+    private Map<String, String> tags(Map<String, String> tags) {
+        if (tags.isEmpty()) {
+            return Map.of();
+        }
+        int slot = KeyTable.spread(tags.hashCode()) & (MAP_SLOTS - 1);
+        Object cached = maps[slot];
+        if (tags.equals(cached)) {
+            return (Map<String, String>) cached;
+        }
+        Map<String, String> shared = new HashMap<>(tags.size() * 2);
+        tags.forEach((k, v) -> shared.put(string(k), string(v)));
+        Map<String, String> copy = Map.copyOf(shared);
+        maps[slot] = copy;
+        return copy;
+    }
+
+}

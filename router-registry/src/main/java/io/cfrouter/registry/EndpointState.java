@@ -1,0 +1,182 @@
+package io.cfrouter.registry;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+/**
+ * The live state of one endpoint address ({@code host:port}), shared by every route the address is in, so
+ * that requests in flight and a failure mark count once across routes.
+ *
+ * <p>{@link #inFlight} and {@link #failedUntilNanos} are updated by request threads without locking;
+ * {@link #references} is written under the registry's write lock.
+ */
+final class EndpointState {
+
+    private static final VarHandle IN_FLIGHT;
+
+    static {
+        try {
+            IN_FLIGHT = MethodHandles.lookup().findVarHandle(EndpointState.class, "inFlight", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** No failure mark. */
+    static final long NOT_FAILED = Long.MIN_VALUE;
+
+    final String host;
+    final int port;
+    private volatile int inFlight;
+    volatile long failedUntilNanos = NOT_FAILED;
+    /** Routes holding this address; 0 once it left the last one (it may still have requests in flight). */
+    volatile int references;
+
+    EndpointState(String host, int port) {
+        this.host = host;
+        this.port = port;
+    }
+
+    int inFlight() {
+        return inFlight;
+    }
+
+    boolean tryAcquire(int maxConns) {
+        if (maxConns <= 0) {
+            IN_FLIGHT.getAndAdd(this, 1);
+            return true;
+        }
+        while (true) {
+            int n = inFlight;
+            if (n >= maxConns) {
+                return false;
+            }
+            if (IN_FLIGHT.compareAndSet(this, n, n + 1)) {
+                return true;
+            }
+        }
+    }
+
+    void release() {
+        // Never below zero, even if a caller releases twice: a negative count would defeat max_conns.
+        while (true) {
+            int n = inFlight;
+            if (n <= 0 || IN_FLIGHT.compareAndSet(this, n, n - 1)) {
+                return;
+            }
+        }
+    }
+
+    boolean atLimit(int maxConns) {
+        return maxConns > 0 && inFlight >= maxConns;
+    }
+
+    boolean isFailed(long nowNanos) {
+        long until = failedUntilNanos;
+        return until != NOT_FAILED && nowNanos - until < 0;
+    }
+
+    /** {@code host:port}, with an IPv6 host in brackets; the same text as {@code Endpoint.address()}. */
+    boolean hasAddress(String address) {
+        int colon = address.lastIndexOf(':');
+        if (colon < 0 || !portIs(address, colon + 1)) {
+            return false;
+        }
+        if (colon >= 2 && address.charAt(0) == '[' && address.charAt(colon - 1) == ']') {
+            return address.regionMatches(1, host, 0, host.length()) && host.length() == colon - 2;
+        }
+        return address.regionMatches(0, host, 0, host.length()) && host.length() == colon;
+    }
+
+    private boolean portIs(String address, int from) {
+        int value = 0;
+        if (from >= address.length() || address.length() - from > 5) {
+            return false;
+        }
+        for (int i = from; i < address.length(); i++) {
+            int digit = address.charAt(i) - '0';
+            if (digit < 0 || digit > 9) {
+                return false;
+            }
+            value = value * 10 + digit;
+        }
+        return value == port;
+    }
+
+    /**
+     * The states by address, read and written only under the registry's write lock. Open addressing with
+     * backward-shift deletion keeps it small: no per-entry node, no address string.
+     */
+    static final class Table {
+        private EndpointState[] slots = new EndpointState[16];
+        private int size;
+
+        private static int index(String host, int port, int mask) {
+            return KeyTable.spread(host.hashCode() * 31 + port) & mask;
+        }
+
+        EndpointState get(String host, int port) {
+            int mask = slots.length - 1;
+            for (int i = index(host, port, mask); ; i = (i + 1) & mask) {
+                EndpointState s = slots[i];
+                if (s == null || s.port == port && s.host.equals(host)) {
+                    return s;
+                }
+            }
+        }
+
+        void add(EndpointState state) {
+            if ((size + 1) * 2 > slots.length) {
+                EndpointState[] old = slots;
+                slots = new EndpointState[old.length * 2];
+                size = 0;
+                for (EndpointState s : old) {
+                    if (s != null) {
+                        add(s);
+                    }
+                }
+            }
+            int mask = slots.length - 1;
+            int i = index(state.host, state.port, mask);
+            while (slots[i] != null) {
+                i = (i + 1) & mask;
+            }
+            slots[i] = state;
+            size++;
+        }
+
+        void remove(EndpointState state) {
+            int mask = slots.length - 1;
+            int i = index(state.host, state.port, mask);
+            while (slots[i] != state) {
+                if (slots[i] == null) {
+                    return;
+                }
+                i = (i + 1) & mask;
+            }
+            slots[i] = null;
+            size--;
+            // Shift later members of the probe run back so that no lookup stops early at the hole.
+            for (int j = (i + 1) & mask; slots[j] != null; j = (j + 1) & mask) {
+                EndpointState s = slots[j];
+                int home = index(s.host, s.port, mask);
+                if (((j - home) & mask) >= ((j - i) & mask)) {
+                    slots[i] = s;
+                    slots[j] = null;
+                    i = j;
+                }
+            }
+        }
+
+        /** Drops every state that left its last route and has nothing in flight. */
+        void removeOrphans() {
+            for (int i = 0; i < slots.length; i++) {
+                EndpointState s = slots[i];
+                if (s != null && s.references == 0 && s.inFlight() == 0) {
+                    remove(s);
+                    i--; // the shift may have moved another orphan into this slot
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,164 @@
+package io.cfrouter.registry;
+
+import io.cfrouter.core.Endpoint;
+import io.cfrouter.core.RouteKey;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class RouteLookupTest {
+
+    private final RouteRegistry registry = RouteRegistry.builder().ticker(new FakeTicker()).build();
+
+    private void route(String uri) {
+        registry.register(RouteKey.parse(uri), Endpoint.of("10.0.0.1", 8080));
+    }
+
+    private String match(String host, String path) {
+        Route route = registry.lookup(host, path);
+        return route == null ? null : route.key().key();
+    }
+
+    @Test
+    void shouldIgnoreTheCaseAndPortOfTheRequestHost() {
+        route("app.example.com");
+
+        assertThat(match("APP.Example.com:8443", "/")).isEqualTo("app.example.com");
+        assertThat(match(" app.example.com ", "")).isEqualTo("app.example.com");
+        assertThat(match("other.example.com", "/")).isNull();
+    }
+
+    @Test
+    void shouldMatchWholePathSegmentsOnly() {
+        route("app.com/bar");
+
+        assertThat(match("app.com", "/bar")).isEqualTo("app.com/bar");
+        assertThat(match("app.com", "/bar/")).isEqualTo("app.com/bar");
+        assertThat(match("app.com", "/bar/x")).isEqualTo("app.com/bar");
+        assertThat(match("app.com", "/BAR/x?y=/z")).isEqualTo("app.com/bar");
+        assertThat(match("app.com", "/barx")).isNull();
+        assertThat(match("app.com", "/")).isNull();
+        assertThat(match("app.com", "/ba")).isNull();
+    }
+
+    @Test
+    void shouldChooseTheLongestMatchingPath() {
+        route("app.com");
+        route("app.com/a");
+        route("app.com/a/b");
+
+        assertThat(match("app.com", "/a/b/c")).isEqualTo("app.com/a/b");
+        assertThat(match("app.com", "/a/bc")).isEqualTo("app.com/a");
+        assertThat(match("app.com", "/a")).isEqualTo("app.com/a");
+        assertThat(match("app.com", "/x/a/b")).isEqualTo("app.com");
+        assertThat(match("app.com", null)).isEqualTo("app.com");
+        assertThat(match("app.com", "//a//")).isEqualTo("app.com/a");
+    }
+
+    @Test
+    void shouldDropTheQueryOfTheRequest() {
+        route("app.com/a");
+
+        assertThat(match("app.com", "/a?x")).isEqualTo("app.com/a");
+        assertThat(match("app.com", "/?a")).isNull();
+    }
+
+    @Test
+    void shouldPreferTheExactHostOverWildcards() {
+        route("*.example.com");
+        route("app.example.com");
+
+        assertThat(match("app.example.com", "/")).isEqualTo("app.example.com");
+        assertThat(match("other.example.com", "/")).isEqualTo("*.example.com");
+    }
+
+    @Test
+    void shouldTryTheNearestWildcardFirst() {
+        route("*.c.com");
+        route("*.b.c.com");
+
+        assertThat(match("a.b.c.com", "/")).isEqualTo("*.b.c.com");
+        assertThat(match("x.a.b.c.com", "/")).isEqualTo("*.b.c.com");
+        assertThat(match("a.x.c.com", "/")).isEqualTo("*.c.com");
+        assertThat(match("c.com", "/")).isNull();
+    }
+
+    @Test
+    void shouldFallBackToAWildcardWhenNoPathOfTheExactHostMatches() {
+        route("app.com/api");
+        route("*.com");
+
+        assertThat(match("app.com", "/api/v1")).isEqualTo("app.com/api");
+        assertThat(match("app.com", "/web")).isEqualTo("*.com");
+    }
+
+    @Test
+    void shouldMatchPathsUnderAWildcard() {
+        route("*.example.com/api");
+
+        assertThat(match("a.example.com", "/api/x")).isEqualTo("*.example.com/api");
+        assertThat(match("a.example.com", "/web")).isNull();
+    }
+
+    @Test
+    void shouldMatchNothingWhenThePathHasAMalformedEscape() {
+        route("app.com");
+        route("app.com/bar");
+
+        assertThat(match("app.com", "/bar%zz")).isNull();
+        assertThat(match("app.com", "/bar%4")).isNull();
+        assertThat(match("app.com", "/%")).isNull();
+    }
+
+    @Test
+    void shouldDecodeValidEscapesBeforeMatching() {
+        route("app.com/bar");
+        route("app.com/caf\u00e9");
+
+        assertThat(match("app.com", "/b%61r/x")).isEqualTo("app.com/bar");
+        assertThat(match("app.com", "/caf%C3%A9")).isEqualTo("app.com/caf\u00e9");
+        assertThat(match("app.com", "/bar?q=%zz")).isEqualTo("app.com/bar");
+    }
+
+    @Test
+    void shouldHandleIpv6LiteralHosts() {
+        route("[::1]:8081/x");
+        route("[fe80::1]");
+
+        assertThat(match("[::1]:8081", "/x/y")).isEqualTo("[::1]/x");
+        assertThat(match("[::1]", "/x")).isEqualTo("[::1]/x");
+        assertThat(match("[FE80::1]:80", "/")).isEqualTo("[fe80::1]");
+        assertThat(match("fe80::1", "/")).isEqualTo("[fe80::1]");
+        assertThat(match("::1", "/x/50%2525")).isEqualTo("[::1]/x");
+        assertThat(match("[fe80::1", "/")).isNull();
+    }
+
+    @Test
+    void shouldMatchNothingForAMissingOrEmptyHost() {
+        route("app.com");
+
+        assertThat(match(null, "/")).isNull();
+        assertThat(match("", "/")).isNull();
+        assertThat(match(":80", "/")).isNull();
+        assertThat(match("[]", "/")).isNull();
+    }
+
+    @Test
+    void shouldKeepTheContextPathOfTheFirstRegistration() {
+        registry.register(RouteKey.parse("app.com/Api"), Endpoint.of("10.0.0.1", 1));
+        registry.register(RouteKey.parse("app.com/API"), Endpoint.of("10.0.0.2", 1));
+
+        assertThat(registry.lookup("app.com", "/api").key().contextPath()).isEqualTo("/Api");
+        assertThat(registry.lookup("app.com", "/api").endpoints()).hasSize(2);
+    }
+
+    @Test
+    void shouldStopMatchingARouteOnceItIsGone() {
+        route("app.com/a");
+        registry.unregister(RouteKey.parse("app.com/a"), "10.0.0.1:8080");
+
+        assertThat(match("app.com", "/a")).isNull();
+        route("app.com/a");
+        assertThat(match("app.com", "/a")).isEqualTo("app.com/a");
+    }
+}
