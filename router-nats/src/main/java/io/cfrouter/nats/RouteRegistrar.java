@@ -112,8 +112,8 @@ public final class RouteRegistrar implements AutoCloseable {
 
     /**
      * Connects (unless given a connection), subscribes to {@code router.start}, sends {@code router.greet}
-     * and the first {@code router.register}, and schedules the next ones. Returns without waiting for
-     * greet answers; they adjust the interval when they arrive.
+     * and the first {@code router.register}, and schedules the next ones. Returns once the server has the
+     * subscriptions, without waiting for greet answers; they adjust the interval when they arrive.
      *
      * @throws IOException when its own connection could not be opened (the message names the servers)
      * @throws IllegalStateException when called twice or after {@link #close()}
@@ -147,6 +147,13 @@ public final class RouteRegistrar implements AutoCloseable {
         String inbox = c.createInbox();
         d.subscribe(NatsAdapter.START);
         d.subscribe(inbox);
+        try {
+            // Once start() returns, a router.start published by anyone must reach us: wait for the
+            // server to have the subscriptions.
+            c.flush(Duration.ofSeconds(5));
+        } catch (java.util.concurrent.TimeoutException e) {
+            LOGGER.warn("NATS did not confirm the registrar's subscriptions within 5 s; carrying on");
+        }
         synchronized (lock) {
             connection = c;
             dispatcher = d;
