@@ -45,8 +45,15 @@ class RequestForwardingIT {
             assertThat(response.status()).as(uri).isEqualTo(200);
             assertThat(sentHead()).as(uri).startsWith("GET " + uri + " HTTP/1.1\r\n");
         }
-        assertThat(backend.connections.get()).as("pooled backend connections (one pool per I/O thread)")
-                .isLessThanOrEqualTo(2);
+        // Keep-alive pooling: without it every request opens a connection. With it, one per I/O thread,
+        // plus the odd extra when a request arrives before the previous connection is back in its pool.
+        int requests = 5;
+        for (; requests < 20; requests++) {
+            assertThat(HttpExchange.get(router.port, "app.example.com", "/again").status()).isEqualTo(200);
+            sentHead();
+        }
+        assertThat(backend.connections.get()).as("backend connections for %d requests", requests)
+                .isLessThanOrEqualTo(requests / 4);
     }
 
     @Test
