@@ -27,7 +27,7 @@ class HeaderInjectionIT {
         "X-CF-InstanceID: forged-instance",
         "x-cf-instanceid: forged-instance-2",
         "X-CF-ApplicationID: forged-app",
-        "X-CF-InstanceIndex: 99",
+        "X-CF-InstanceIndex: forged-index",
         "X-Vcap-Request-Id: forged-request-id",
         "X-VCAP-REQUEST-ID: forged-request-id-2",
     };
@@ -96,7 +96,7 @@ class HeaderInjectionIT {
         assertThat(seen.get("X-CF-InstanceID")).containsExactly("127.0.0.1:" + echo.port());
         assertThat(seen.getOrDefault("X-CF-ApplicationID", List.of())).allMatch(String::isEmpty);
         assertThat(seen.getOrDefault("X-CF-InstanceIndex", List.of())).allMatch(String::isEmpty);
-        assertThat(response.bodyText()).doesNotContain("forged").doesNotContain("99");
+        assertThat(response.bodyText()).doesNotContain("forged");
     }
 
 }
