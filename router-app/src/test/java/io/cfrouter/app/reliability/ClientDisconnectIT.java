@@ -38,7 +38,7 @@ class ClientDisconnectIT {
     private RouterProcess router;
 
     @BeforeEach
-    void start() throws InterruptedException {
+    void start() {
         nats = NatsServerProcess.start();
         // Reads whole uploads and streams 4 MiB downloads: the requests a vanishing client interrupts.
         streaming = Backend.start(new BlockingHandler(exchange -> {
@@ -58,14 +58,8 @@ class ClientDisconnectIT {
         }));
         quick = Backend.named("quick");
         router = RouterProcess.start(nats.port(), "");
-        try (Registrar registrar = new Registrar(nats.url())) {
-            registrar.register(HOST, streaming.port(), "streaming");
-            registrar.register(HOST, quick.port(), "quick");
-            registrar.flush();
-        }
-        Await.until(Duration.ofSeconds(10), "both endpoints in the table",
-                () -> router.status("/routes").bodyText().contains("127.0.0.1:" + streaming.port())
-                        && router.status("/routes").bodyText().contains("127.0.0.1:" + quick.port()));
+        router.route(nats.url(), HOST, streaming.port(), "streaming");
+        router.route(nats.url(), HOST, quick.port(), "quick");
     }
 
     @AfterEach

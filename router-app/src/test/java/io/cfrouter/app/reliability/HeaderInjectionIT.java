@@ -1,6 +1,5 @@
 package io.cfrouter.app.reliability;
 
-import io.cfrouter.testsupport.Await;
 import io.cfrouter.testsupport.HttpExchange;
 import io.cfrouter.testsupport.NatsServerProcess;
 import org.junit.jupiter.api.AfterAll;
@@ -8,7 +7,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -37,7 +35,7 @@ class HeaderInjectionIT {
     private RouterProcess router;
 
     @BeforeAll
-    void start() throws InterruptedException {
+    void start() {
         nats = NatsServerProcess.start();
         // Answers with every request header it received, one "name: value" line each.
         echo = Backend.start(exchange -> exchange.getResponseSender().send(
@@ -46,14 +44,8 @@ class HeaderInjectionIT {
                                 .map(value -> name + ": " + value))
                         .collect(Collectors.joining("\n"))));
         router = RouterProcess.start(nats.port(), "");
-        try (Registrar registrar = new Registrar(nats.url())) {
-            registrar.register("app.example.com", echo.port(), "instance-1");
-            registrar.register("bare.example.com", echo.port(), "");
-            registrar.flush();
-        }
-        for (String host : List.of("app.example.com", "bare.example.com")) {
-            Await.value(Duration.ofSeconds(10), host, () -> router.get(host, "/"), r -> r.status() == 200);
-        }
+        router.route(nats.url(), "app.example.com", echo.port(), "instance-1");
+        router.route(nats.url(), "bare.example.com", echo.port(), "");
     }
 
     @AfterAll

@@ -24,7 +24,7 @@ class HungBackendIT {
     private RouterProcess router;
 
     @BeforeEach
-    void start() throws InterruptedException {
+    void start() {
         nats = NatsServerProcess.start();
         hung = RawBackend.start((socket, in, out, backend) -> {
             backend.readRequest(in);
@@ -34,15 +34,8 @@ class HungBackendIT {
         });
         other = Backend.named("other");
         router = RouterProcess.start(nats.port(), "endpoint_timeout = " + ENDPOINT_TIMEOUT.toMillis() + "ms\n");
-        try (Registrar registrar = new Registrar(nats.url())) {
-            registrar.register("hung.example.com", hung.port(), "");
-            registrar.register("other.example.com", other.port(), "");
-            registrar.flush();
-        }
-        Await.value(Duration.ofSeconds(10), "the other route", () -> router.get("other.example.com", "/"),
-                r -> r.status() == 200);
-        Await.until(Duration.ofSeconds(10), "the hung route in the table",
-                () -> router.status("/routes").bodyText().contains("hung.example.com"));
+        router.route(nats.url(), "hung.example.com", hung.port(), "");
+        router.route(nats.url(), "other.example.com", other.port(), "");
     }
 
     @AfterEach

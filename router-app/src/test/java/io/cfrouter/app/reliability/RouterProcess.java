@@ -138,6 +138,24 @@ final class RouterProcess implements AutoCloseable {
         return HttpExchange.get(statusPort, "localhost", path, AUTH);
     }
 
+    /**
+     * Registers {@code 127.0.0.1:port} for {@code host} over NATS (app {@code app-<instanceId>} when given) and
+     * waits until {@code /routes} lists it.
+     */
+    void route(String natsUrl, String host, int port, String instanceId) {
+        try (Registrar registrar = new Registrar(natsUrl)) {
+            registrar.register(host, port, instanceId);
+            registrar.flush();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+        Await.until(Duration.ofSeconds(10), host + " -> 127.0.0.1:" + port + " in /routes", () -> {
+            String routes = status("/routes").bodyText();
+            return routes.contains("\"" + host + "\"") && routes.contains("\"127.0.0.1:" + port + "\"");
+        });
+    }
+
     /** Sends SIGTERM, as an orchestrator stopping the router would. */
     void terminate() {
         process.destroy();

@@ -34,7 +34,7 @@ class WebSocketBackendDeathIT {
     private final List<RawClient> clients = new ArrayList<>();
 
     @BeforeEach
-    void start() throws InterruptedException {
+    void start() {
         nats = NatsServerProcess.start();
         // Accepts any upgrade, then holds the connection idle until it dies.
         backend = RawBackend.start((socket, in, out, b) -> {
@@ -49,12 +49,7 @@ class WebSocketBackendDeathIT {
             }
         });
         router = RouterProcess.start(nats.port(), "");
-        try (Registrar registrar = new Registrar(nats.url())) {
-            registrar.register(HOST, backend.port(), "");
-            registrar.flush();
-        }
-        Await.until(Duration.ofSeconds(10), "the route in the table",
-                () -> router.status("/routes").bodyText().contains(HOST));
+        router.route(nats.url(), HOST, backend.port(), "");
     }
 
     @AfterEach
