@@ -16,7 +16,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** A backend that accepts and never answers: 502 after {@code endpoint_timeout}, other routes unaffected. */
 class HungBackendIT {
 
-    private static final Duration ENDPOINT_TIMEOUT = Duration.ofSeconds(2);
+    private static final Duration ENDPOINT_TIMEOUT = Duration.ofSeconds(3);
 
     private NatsServerProcess nats;
     private RawBackend hung;
@@ -54,9 +54,9 @@ class HungBackendIT {
         Await.until(Duration.ofSeconds(5), "the hung backend to get the request", () -> hung.requests() > 0);
 
         int servedMeanwhile = 0;
-        for (int i = 0; i < 1_000 && !stuck.isDone(); i++) {
+        for (int i = 0; i < 200 && !stuck.isDone(); i++) {
             HttpExchange.Response response = router.get("other.example.com", "/" + i);
-            assertThat(response.status()).isEqualTo(200);
+            assertThat(response.status()).as("other route, request %d: %s", i, response).isEqualTo(200);
             assertThat(response.bodyText()).isEqualTo("other");
             servedMeanwhile++;
         }
