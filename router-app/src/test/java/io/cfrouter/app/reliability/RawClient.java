@@ -65,10 +65,6 @@ final class RawClient implements AutoCloseable {
         }
     }
 
-    Socket socket() {
-        return socket;
-    }
-
     /**
      * Whether the router closed the connection within {@code timeout}: end of stream or a reset, with no
      * further response bytes.

@@ -38,10 +38,6 @@ final class Registrar implements AutoCloseable {
         publish("router.register", message(uri, port, instanceId));
     }
 
-    void unregister(String uri, int port, String instanceId) {
-        publish("router.unregister", message(uri, port, instanceId));
-    }
-
     void publish(String subject, String json) {
         connection.publish(subject, json.getBytes(StandardCharsets.UTF_8));
     }

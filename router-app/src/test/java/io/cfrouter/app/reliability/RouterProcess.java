@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -114,17 +113,6 @@ final class RouterProcess implements AutoCloseable {
             return (int) fds.count();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list the router's file descriptors", e);
-        }
-    }
-
-    /** Resident set size of the router process in KiB. */
-    long rssKb() {
-        try {
-            List<String> lines = Files.readAllLines(Path.of("/proc", Long.toString(pid()), "status"));
-            return lines.stream().filter(l -> l.startsWith("VmRSS:"))
-                    .map(l -> Long.parseLong(l.replaceAll("[^0-9]", ""))).findFirst().orElse(-1L);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the router's RSS", e);
         }
     }
 
