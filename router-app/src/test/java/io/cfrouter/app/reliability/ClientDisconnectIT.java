@@ -64,10 +64,7 @@ class ClientDisconnectIT {
 
     @AfterEach
     void stop() {
-        router.close();
-        streaming.close();
-        quick.close();
-        nats.close();
+        RouterProcess.closeAll(router, streaming, quick, nats);
     }
 
     @Test

@@ -54,9 +54,7 @@ class DrainUnderLoadIT {
 
     @AfterEach
     void stop() {
-        router.close();
-        backend.close();
-        nats.close();
+        RouterProcess.closeAll(router, backend, nats);
     }
 
     @Test

@@ -50,9 +50,7 @@ class HeaderInjectionIT {
 
     @AfterAll
     void stop() {
-        router.close();
-        echo.close();
-        nats.close();
+        RouterProcess.closeAll(router, echo, nats);
     }
 
     private static Map<String, List<String>> headersSeenByBackend(HttpExchange.Response response) {

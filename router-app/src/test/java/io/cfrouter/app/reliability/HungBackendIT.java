@@ -40,10 +40,7 @@ class HungBackendIT {
 
     @AfterEach
     void stop() {
-        router.close();
-        hung.close();
-        other.close();
-        nats.close();
+        RouterProcess.closeAll(router, hung, other, nats);
     }
 
     @Test

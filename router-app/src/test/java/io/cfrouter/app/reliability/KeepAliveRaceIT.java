@@ -68,9 +68,8 @@ class KeepAliveRaceIT {
 
     @AfterEach
     void stop() {
-        router.close();
         backends.forEach(RawBackend::close);
-        nats.close();
+        RouterProcess.closeAll(router, nats);
     }
 
     @Test

@@ -45,9 +45,7 @@ class MalformedRequestIT {
 
     @AfterAll
     void stop() {
-        router.close();
-        backend.close();
-        nats.close();
+        RouterProcess.closeAll(router, backend, nats);
     }
 
     static Stream<Arguments> malformedRequests() {

@@ -33,9 +33,7 @@ class RegisterBurstIT {
 
     @AfterEach
     void stop() {
-        router.close();
-        backend.close();
-        nats.close();
+        RouterProcess.closeAll(router, backend, nats);
     }
 
     private JsonObject varz() {

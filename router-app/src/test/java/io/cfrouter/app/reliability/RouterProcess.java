@@ -172,6 +172,33 @@ final class RouterProcess implements AutoCloseable {
         }
     }
 
+    /**
+     * Closes each of {@code resources} that is not null, in order, even when one fails or a test's set-up
+     * stopped half-way (a NATS server left running would outlive the build); rethrows the first failure.
+     */
+    static void closeAll(AutoCloseable... resources) {
+        RuntimeException first = null;
+        for (AutoCloseable resource : resources) {
+            try {
+                if (resource != null) {
+                    resource.close();
+                }
+            } catch (Exception e) {
+                if (e instanceof InterruptedException) {
+                    Thread.currentThread().interrupt();
+                }
+                if (first == null) {
+                    first = new IllegalStateException("could not close " + resource, e);
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+
     @Override
     public void close() {
         process.destroyForcibly();

@@ -29,8 +29,7 @@ class StatusServerAccessIT {
 
     @AfterAll
     void stop() {
-        router.close();
-        nats.close();
+        RouterProcess.closeAll(router, nats);
     }
 
     private static String basic(String credentials) {

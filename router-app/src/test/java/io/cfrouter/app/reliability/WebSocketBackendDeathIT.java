@@ -55,9 +55,7 @@ class WebSocketBackendDeathIT {
     @AfterEach
     void stop() {
         clients.forEach(RawClient::close);
-        router.close();
-        backend.close();
-        nats.close();
+        RouterProcess.closeAll(router, backend, nats);
     }
 
     private static String accept(String key) {
