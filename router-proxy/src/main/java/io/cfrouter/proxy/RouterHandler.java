@@ -21,7 +21,6 @@ import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
 import java.util.Objects;
-import java.util.UUID;
 
 /**
  * The router's proxy as an Undertow {@link HttpHandler} (behaviour reference §3): answers the
@@ -119,7 +118,7 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
             return;
         }
         boolean upgrade = HopByHop.isUpgrade(headers);
-        String requestId = UUID.randomUUID().toString();
+        String requestId = RequestIds.next();
         ProxiedRequest r = new ProxiedRequest(this, exchange, route, host, requestId,
                 sticky.requestedInstance(headers), startNanos, startMillis, upgrade);
         exchange.putAttachment(ProxiedRequest.KEY, r);
