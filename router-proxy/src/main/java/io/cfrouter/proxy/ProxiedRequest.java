@@ -15,12 +15,9 @@ import io.undertow.util.AttachmentKey;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
 import io.undertow.util.Methods;
-import io.undertow.util.WorkerUtils;
 import org.xnio.IoUtils;
-import org.xnio.XnioExecutor;
 
 import java.net.InetSocketAddress;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One proxied request: its walk over the route's endpoints, its deadline, what went wrong, and the facts
@@ -28,7 +25,7 @@ import java.util.concurrent.TimeUnit;
  * there), so it needs no locking. It is also the {@link ProxyClient.ProxyTarget} handed to Undertow, so a
  * retry costs no allocation.
  */
-final class ProxiedRequest implements ProxyClient.ProxyTarget, ExchangeCompletionListener, Runnable {
+final class ProxiedRequest extends Deadlines.Entry implements ProxyClient.ProxyTarget, ExchangeCompletionListener {
 
     static final AttachmentKey<ProxiedRequest> KEY = AttachmentKey.create(ProxiedRequest.class);
     static final HttpString IDEMPOTENCY_KEY = new HttpString("Idempotency-Key");
@@ -58,7 +55,6 @@ final class ProxiedRequest implements ProxyClient.ProxyTarget, ExchangeCompletio
     /** Bytes from the backend through a raw tunnel (the exchange does not see them). */
     long tunnelResponseBytes;
 
-    private XnioExecutor.Key deadline;
     boolean timedOut;
     boolean headersReceived;
     boolean clientGone;
@@ -185,14 +181,12 @@ final class ProxiedRequest implements ProxyClient.ProxyTarget, ExchangeCompletio
     // ---- the deadline for response headers ------------------------------------------------------------
 
     void startDeadline() {
-        long millis = handler.settings.endpointTimeout().toMillis();
-        deadline = WorkerUtils.executeAfter(exchange.getIoThread(), this, millis, TimeUnit.MILLISECONDS);
+        handler.responseDeadlines.start(this, exchange.getIoThread());
     }
 
     /** The deadline passed before the response headers: end the current attempt; the answer is 502. */
     @Override
-    public void run() {
-        deadline = null;
+    void expire() {
         if (headersReceived || finished) {
             return;
         }
@@ -211,11 +205,7 @@ final class ProxiedRequest implements ProxyClient.ProxyTarget, ExchangeCompletio
     }
 
     void cancelDeadline() {
-        XnioExecutor.Key key = deadline;
-        if (key != null) {
-            key.remove();
-            deadline = null;
-        }
+        cancel();
     }
 
     /** The backend's response headers arrived. */
@@ -305,18 +295,16 @@ final class ProxiedRequest implements ProxyClient.ProxyTarget, ExchangeCompletio
     }
 
     /** One connection attempt: guards Undertow's callback against late answers after a dial timeout. */
-    final class Dial implements ProxyCallback<ProxyConnection>, Runnable {
-        private final XnioExecutor.Key timer;
+    final class Dial extends Deadlines.Entry implements ProxyCallback<ProxyConnection> {
         private boolean done;
 
         Dial() {
-            this.timer = WorkerUtils.executeAfter(exchange.getIoThread(), this,
-                    handler.settings.endpointDialTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            handler.dialDeadlines.start(this, exchange.getIoThread());
         }
 
         /** The dial timeout. */
         @Override
-        public void run() {
+        void expire() {
             if (!done) {
                 failed(exchange);
             }
@@ -333,7 +321,7 @@ final class ProxiedRequest implements ProxyClient.ProxyTarget, ExchangeCompletio
                 return false;
             }
             done = true;
-            timer.remove();
+            cancel();
             dial = null;
             return true;
         }

@@ -48,6 +48,9 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
 
     final ProxySettings settings;
     final RegistryProxyClient client;
+    /** {@code endpoint_timeout} and {@code endpoint_dial_timeout}, per I/O thread. */
+    final Deadlines responseDeadlines;
+    final Deadlines dialDeadlines;
     private final RouteRegistry registry;
     private final RegistryListener poolCleaner;
     private final Health health;
@@ -64,6 +67,8 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
         this.lookup = b.lookup != null ? b.lookup : RouteLookup.of(b.registry);
         this.sticky = new StickySessions(settings.stickySessionCookieNames(), settings.secureCookies());
         this.client = new RegistryProxyClient();
+        this.responseDeadlines = new Deadlines(settings.endpointTimeout());
+        this.dialDeadlines = new Deadlines(settings.endpointDialTimeout());
         this.registry = b.registry;
         this.poolCleaner = client::onRegistryEvent;
         registry.addListener(poolCleaner);
