@@ -6,6 +6,7 @@ import io.cfrouter.registry.EndpointIterator;
 import io.cfrouter.registry.Route;
 import io.cfrouter.registry.RouteEndpoint;
 import io.undertow.client.ClientConnection;
+import io.undertow.server.DefaultResponseListener;
 import io.undertow.server.ExchangeCompletionListener;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.server.handlers.proxy.ProxyCallback;
@@ -25,7 +26,8 @@ import java.net.InetSocketAddress;
  * there), so it needs no locking. It is also the {@link ProxyClient.ProxyTarget} handed to Undertow, so a
  * retry costs no allocation.
  */
-final class ProxiedRequest extends Deadlines.Entry implements ProxyClient.ProxyTarget, ExchangeCompletionListener {
+final class ProxiedRequest extends Deadlines.Entry
+        implements ProxyClient.ProxyTarget, ExchangeCompletionListener, DefaultResponseListener {
 
     static final AttachmentKey<ProxiedRequest> KEY = AttachmentKey.create(ProxiedRequest.class);
     static final HttpString IDEMPOTENCY_KEY = new HttpString("Idempotency-Key");
@@ -46,6 +48,8 @@ final class ProxiedRequest extends Deadlines.Entry implements ProxyClient.ProxyT
     RouteEndpoint current;
     /** The endpoint that answered (or was last tried), for the record and the trace headers. */
     Endpoint served;
+    /** {@code served}'s {@code host:port}, built once per attempt (the pool's key, the record's, a header's). */
+    String servedAddress = "";
     int attempts;
     boolean connectionLimit;
 
@@ -123,6 +127,7 @@ final class ProxiedRequest extends Deadlines.Entry implements ProxyClient.ProxyT
         attempts++;
         current = next;
         served = next.endpoint();
+        servedAddress = served.address();
         return this;
     }
 
@@ -214,6 +219,16 @@ final class ProxiedRequest extends Deadlines.Entry implements ProxyClient.ProxyT
         cancelDeadline();
     }
 
+    /** Undertow is about to send a default response: every attempt failed, or none could be made. */
+    @Override
+    public boolean handleDefaultResponse(HttpServerExchange exchange) {
+        if (headersReceived || exchange.isResponseStarted()) {
+            return false;
+        }
+        handler.routerAnswer(this);
+        return true;
+    }
+
     // ---- the end --------------------------------------------------------------------------------------
 
     @Override
@@ -276,7 +291,7 @@ final class ProxiedRequest extends Deadlines.Entry implements ProxyClient.ProxyT
                 recordStatus != 0 ? tunnelResponseBytes : ex.getResponseBytesSent(),
                 orEmpty(ex.getRequestHeaders().getFirst(Headers.REFERER)),
                 orEmpty(ex.getRequestHeaders().getFirst(Headers.USER_AGENT)), clientAddress(ex),
-                e == null ? "" : e.address(), xForwardedFor, xForwardedProto, requestId,
+                servedAddress, xForwardedFor, xForwardedProto, requestId,
                 System.nanoTime() - startNanos, e == null ? "" : e.appId(), e == null ? "" : e.instanceIndex(),
                 e == null ? "" : e.instanceId(), e == null ? "" : e.component(), orEmpty(routerError));
     }

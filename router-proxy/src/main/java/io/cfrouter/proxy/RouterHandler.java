@@ -143,13 +143,7 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
             return;
         }
         exchange.addExchangeCompleteListener(r);
-        exchange.addDefaultResponseListener(ex -> {
-            if (r.headersReceived || ex.isResponseStarted()) {
-                return false;
-            }
-            routerAnswer(r);
-            return true;
-        });
+        exchange.addDefaultResponseListener(r);
         ClientSideConduits.install(exchange, r);
         r.startDeadline();
         proxy.handleRequest(exchange);
@@ -197,8 +191,8 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
         responseHeaders.put(X_VCAP_ROUTER, settings.routerHost());
         Endpoint e = r.served;
         if (e != null) {
-            responseHeaders.put(X_VCAP_BACKEND, e.address());
-            responseHeaders.put(X_CF_ROUTE_ENDPOINT, e.address());
+            responseHeaders.put(X_VCAP_BACKEND, r.servedAddress);
+            responseHeaders.put(X_CF_ROUTE_ENDPOINT, r.servedAddress);
         }
     }
 
