@@ -42,6 +42,9 @@ final class ProxiedRequest extends Deadlines.Entry
     final long startMillis;
     final boolean upgrade;
     final boolean bodiless;
+    /** The client's address and IP, read once (each read of the exchange's builds them anew). */
+    final InetSocketAddress source;
+    final String sourceIp;
     private final EndpointIterator endpoints;
 
     /** The endpoint of the current attempt, counted in flight; null between attempts. */
@@ -95,6 +98,8 @@ final class ProxiedRequest extends Deadlines.Entry
         this.startMillis = startMillis;
         this.upgrade = upgrade;
         this.bodiless = RouterHandler.isBodiless(exchange.getRequestHeaders());
+        this.source = exchange.getSourceAddress();
+        this.sourceIp = RouterHandler.clientIp(source);
         this.endpoints = route.iterator(stickyInstance);
     }
 
@@ -290,18 +295,17 @@ final class ProxiedRequest extends Deadlines.Entry
                 ex.getProtocol().toString(), status, requestBytes,
                 recordStatus != 0 ? tunnelResponseBytes : ex.getResponseBytesSent(),
                 orEmpty(ex.getRequestHeaders().getFirst(Headers.REFERER)),
-                orEmpty(ex.getRequestHeaders().getFirst(Headers.USER_AGENT)), clientAddress(ex),
+                orEmpty(ex.getRequestHeaders().getFirst(Headers.USER_AGENT)), clientAddress(source, sourceIp),
                 servedAddress, xForwardedFor, xForwardedProto, requestId,
                 System.nanoTime() - startNanos, e == null ? "" : e.appId(), e == null ? "" : e.instanceIndex(),
                 e == null ? "" : e.instanceId(), e == null ? "" : e.component(), orEmpty(routerError));
     }
 
-    static String clientAddress(HttpServerExchange exchange) {
-        InetSocketAddress a = exchange.getSourceAddress();
+    /** {@code ip:port}, {@code [ip]:port} for IPv6; {@code ip} is {@link RouterHandler#clientIp}{@code (a)}. */
+    static String clientAddress(InetSocketAddress a, String ip) {
         if (a == null) {
             return "";
         }
-        String ip = a.getAddress() == null ? a.getHostString() : a.getAddress().getHostAddress();
         return (ip.indexOf(':') >= 0 ? "[" + ip + "]" : ip) + ":" + a.getPort();
     }
 

@@ -20,6 +20,7 @@ import io.undertow.util.Methods;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
+import java.net.InetSocketAddress;
 import java.util.Objects;
 
 /**
@@ -127,7 +128,7 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
         ProxiedRequest r = new ProxiedRequest(this, exchange, route, host, requestId,
                 sticky.requestedInstance(headers), startNanos, startMillis, upgrade);
         exchange.putAttachment(ProxiedRequest.KEY, r);
-        r.xForwardedFor = forwardedFor(exchange);
+        r.xForwardedFor = forwardedFor(exchange, r.sourceIp);
         String proto = headers.getFirst(Headers.X_FORWARDED_PROTO);
         r.xForwardedProto = proto != null ? proto : exchange.getRequestScheme();
         headers.put(X_VCAP_REQUEST_ID, requestId);
@@ -228,12 +229,15 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
         public void exchangeEvent(HttpServerExchange ex, NextListener nextListener) {
             try {
                 HeaderMap h = ex.getRequestHeaders();
+                InetSocketAddress source = ex.getSourceAddress();
+                String ip = clientIp(source);
                 String proto = h.getFirst(Headers.X_FORWARDED_PROTO);
                 report(new RequestRecord(host, startMillis, ex.getRequestMethod().toString(), uriOf(ex),
                         ex.getProtocol().toString(), ex.getStatusCode(), 0, ex.getResponseBytesSent(),
                         ProxiedRequest.orEmpty(h.getFirst(Headers.REFERER)),
-                        ProxiedRequest.orEmpty(h.getFirst(Headers.USER_AGENT)), ProxiedRequest.clientAddress(ex),
-                        "", forwardedFor(ex), proto != null ? proto : ex.getRequestScheme(), "",
+                        ProxiedRequest.orEmpty(h.getFirst(Headers.USER_AGENT)),
+                        ProxiedRequest.clientAddress(source, ip),
+                        "", forwardedFor(ex, ip), proto != null ? proto : ex.getRequestScheme(), "",
                         System.nanoTime() - startNanos, "", "", "", "",
                         ProxiedRequest.orEmpty(ex.getResponseHeaders().getFirst(RouterErrors.X_CF_ROUTER_ERROR))));
             } finally {
@@ -281,10 +285,13 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
         return uri;
     }
 
-    /** The client's {@code X-Forwarded-For} values with the client's IP appended. */
-    static String forwardedFor(HttpServerExchange exchange) {
-        String ip = exchange.getSourceAddress() == null || exchange.getSourceAddress().getAddress() == null
-                ? "" : exchange.getSourceAddress().getAddress().getHostAddress();
+    /** The client's IP as text; empty when unknown. */
+    static String clientIp(InetSocketAddress a) {
+        return a == null ? "" : a.getAddress() == null ? a.getHostString() : a.getAddress().getHostAddress();
+    }
+
+    /** The client's {@code X-Forwarded-For} values with the client's IP ({@link #clientIp}) appended. */
+    static String forwardedFor(HttpServerExchange exchange, String ip) {
         HeaderValues sent = exchange.getRequestHeaders().get(Headers.X_FORWARDED_FOR);
         if (sent == null || sent.isEmpty()) {
             return ip;
