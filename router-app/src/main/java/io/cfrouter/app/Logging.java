@@ -28,7 +28,8 @@ final class Logging {
     private static final List<String> LIBRARIES = List.of("io.undertow", "org.xnio", "org.jboss", "io.nats");
     /**
      * Undertow's proxy logs every failed backend attempt at error with a stack trace (UT005028), the normal
-     * keep-alive race included; the router's proxy decides what a failure means, logs and counts it itself.
+     * keep-alive race included. The router accounts for failures itself: it marks the endpoint failed, and a
+     * request whose attempts all failed is a 502 {@code endpoint_failure} in the access log and statistics.
      */
     static final String UNDERTOW_PROXY = "io.undertow.proxy";
 
