@@ -263,7 +263,9 @@ final class ConfigLoader {
                 b.string("trace_key"),
                 b.bool("secure_cookies"),
                 b.stringList("sticky_session_cookie_names"),
-                b.nonEmptyString("healthcheck_user_agent"));
+                b.nonEmptyString("healthcheck_user_agent"),
+                b.intAtLeast("proxy_io_threads", 0),
+                b.intAtLeast("proxy_worker_threads", 0));
         if (!b.problems.isEmpty()) {
             throw new InvalidConfigException(b.problems);
         }

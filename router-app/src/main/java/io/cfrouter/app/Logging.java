@@ -26,17 +26,23 @@ final class Logging {
     private static final String JUL_MANAGER = "org.apache.logging.log4j.jul.LogManager";
     /** Libraries that are chatty at info (start banners, per-connection notes): warn unless asked for less. */
     private static final List<String> LIBRARIES = List.of("io.undertow", "org.xnio", "org.jboss", "io.nats");
+    /**
+     * Undertow's proxy logs every failed backend attempt at error with a stack trace (UT005028), the normal
+     * keep-alive race included. The router accounts for failures itself: it marks the endpoint failed, and a
+     * request whose attempts all failed is a 502 {@code endpoint_failure} in the access log and statistics.
+     */
+    static final String UNDERTOW_PROXY = "io.undertow.proxy";
 
     private Logging() {
     }
 
     /**
-     * Sends java.util.logging (jnats, the JDK) and JBoss Logging (Undertow, XNIO) to Log4j 2. Must run
-     * before either initialises, so first thing in {@code main}.
+     * Sends java.util.logging (jnats, the JDK) to Log4j 2. Must run before it initialises, so first thing in
+     * {@code main}. JBoss Logging (Undertow, XNIO) finds {@link JBossLoggingProvider} by itself, as long as
+     * {@code org.jboss.logging.provider} is not set.
      */
     static void routeOtherFrameworks() {
         System.setProperty("java.util.logging.manager", JUL_MANAGER);
-        System.setProperty("org.jboss.logging.provider", "log4j2");
     }
 
     /** Applies the settings; replaces whatever configuration Log4j had. */
@@ -74,6 +80,7 @@ final class Logging {
         for (String name : LIBRARIES) {
             b.add(b.newLogger(name, libraries));
         }
+        b.add(b.newLogger(UNDERTOW_PROXY, Level.OFF));
         b.add(b.newRootLogger(root).add(b.newAppenderRef("log")));
         return b.build(false);
     }

@@ -175,7 +175,7 @@ final class Router implements AutoCloseable {
         List<ProxyExtension> extensions = ProxyExtension.load(Router.class.getClassLoader());
         extensions.forEach(e -> LOGGER.info("Proxy extension {} (order {})", e.getClass().getName(), e.order()));
         proxyShutdown = new GracefulShutdownHandler(ProxyExtension.wrapAll(extensions, routerHandler));
-        proxyWorker = newProxyWorker();
+        proxyWorker = newProxyWorker(settings.effectiveProxyIoThreads(), settings.effectiveProxyWorkerThreads());
         // Thread counts live in newProxyWorker(): with an external worker, setIoThreads/setWorkerThreads
         // on this builder have no effect.
         proxyServer = ProxyServer.listenerOptions(Undertow.builder(), settings.maxRequestHeaderBytes(),
@@ -338,18 +338,17 @@ final class Router implements AutoCloseable {
     }
 
     /**
-     * The proxy's I/O and worker threads, sized as {@link Undertow} sizes its own. Owned here rather than
-     * by the server so that stopping the listener during a drain leaves requests in flight running.
+     * The proxy's I/O and worker threads ({@code proxy_io_threads}, {@code proxy_worker_threads}). Owned here
+     * rather than by the server so that stopping the listener during a drain leaves requests in flight running.
      */
-    private static XnioWorker newProxyWorker() throws IOException {
-        int ioThreads = Math.max(Runtime.getRuntime().availableProcessors(), 2);
+    private static XnioWorker newProxyWorker(int ioThreads, int workerThreads) throws IOException {
         return Xnio.getInstance(Undertow.class.getClassLoader()).createWorker(OptionMap.builder()
                 .set(Options.WORKER_NAME, "cf-router-proxy")
                 .set(Options.WORKER_IO_THREADS, ioThreads)
                 .set(Options.CONNECTION_HIGH_WATER, 1_000_000)
                 .set(Options.CONNECTION_LOW_WATER, 1_000_000)
-                .set(Options.WORKER_TASK_CORE_THREADS, ioThreads * 8)
-                .set(Options.WORKER_TASK_MAX_THREADS, ioThreads * 8)
+                .set(Options.WORKER_TASK_CORE_THREADS, workerThreads)
+                .set(Options.WORKER_TASK_MAX_THREADS, workerThreads)
                 .set(Options.TCP_NODELAY, true)
                 .set(Options.CORK, true)
                 .getMap());

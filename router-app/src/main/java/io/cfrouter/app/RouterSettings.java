@@ -37,12 +37,24 @@ public record RouterSettings(
         String traceKey,
         boolean secureCookies,
         List<String> stickySessionCookieNames,
-        String healthcheckUserAgent) {
+        String healthcheckUserAgent,
+        int proxyIoThreads,
+        int proxyWorkerThreads) {
 
     /** Copies the lists. */
     public RouterSettings {
         nats = List.copyOf(nats);
         stickySessionCookieNames = List.copyOf(stickySessionCookieNames);
+    }
+
+    /** {@code proxy_io_threads}, 0 resolved to the number of cores (at least 2). */
+    public int effectiveProxyIoThreads() {
+        return proxyIoThreads > 0 ? proxyIoThreads : Math.max(2, Runtime.getRuntime().availableProcessors());
+    }
+
+    /** {@code proxy_worker_threads}, 0 resolved to 8 per I/O thread. */
+    public int effectiveProxyWorkerThreads() {
+        return proxyWorkerThreads > 0 ? proxyWorkerThreads : 8 * effectiveProxyIoThreads();
     }
 
     /**

@@ -68,6 +68,21 @@ class ConfigLoaderTest {
         assertThat(s.secureCookies()).isFalse();
         assertThat(s.stickySessionCookieNames()).containsExactly("JSESSIONID");
         assertThat(s.healthcheckUserAgent()).isEqualTo("HTTP-Monitor/1.1");
+        assertThat(s.effectiveProxyIoThreads()).isEqualTo(Math.max(2, Runtime.getRuntime().availableProcessors()));
+        assertThat(s.effectiveProxyWorkerThreads()).isEqualTo(8 * s.effectiveProxyIoThreads());
+    }
+
+    @Test
+    void shouldSizeTheProxyThreadsAsConfigured() throws Exception {
+        RouterSettings s = load("router.conf", """
+                proxy_io_threads = 3
+                proxy_worker_threads = 4
+                """).settings();
+
+        assertThat(s.effectiveProxyIoThreads()).isEqualTo(3);
+        assertThat(s.effectiveProxyWorkerThreads()).isEqualTo(4);
+        assertThat(problems("bad.conf", "proxy_io_threads = -1"))
+                .containsExactly("proxy_io_threads: -1 (expected: >= 0)");
     }
 
     @Test

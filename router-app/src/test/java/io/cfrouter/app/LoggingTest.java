@@ -106,4 +106,43 @@ class LoggingTest {
         new RegistryEventLog().onChange(routeAdded);
         assertThat(lines(file)).singleElement().asString().endsWith(" - Route added: app.example.com");
     }
+
+    @Test
+    void shouldKeepUndertowsPerAttemptProxyErrorsOutOfTheLog() throws IOException {
+        Path file = dir.resolve("router.log");
+        Logging.configure("debug", "text", file.toString());
+
+        LogManager.getLogger("io.undertow.proxy").error("UT005028: Proxy request to /x failed");
+        LogManager.getLogger("io.undertow.server").error("kept");
+
+        assertThat(lines(file)).singleElement().asString().endsWith(" - kept");
+    }
+
+    @Test
+    void shouldAnswerJBossLevelChecksFromLog4jsLevelsAndFollowTheirChanges() throws IOException {
+        Path file = dir.resolve("router.log");
+        Logging.configure("info", "text", file.toString());
+        org.jboss.logging.Logger logger = new JBossLoggingProvider().getLogger("io.undertow.request");
+
+        assertThat(logger.isTraceEnabled()).isFalse();
+        assertThat(logger.isDebugEnabled()).isFalse();
+        assertThat(logger.isEnabled(org.jboss.logging.Logger.Level.WARN)).isTrue();
+        logger.tracef("dropped %s", 1);
+        logger.warnf("kept %s", 1);
+        assertThat(lines(file)).singleElement().asString().endsWith(" - kept 1");
+
+        Configurator.setLevel("io.undertow", org.apache.logging.log4j.Level.TRACE);
+        assertThat(logger.isTraceEnabled()).isTrue();
+        logger.tracef("traced %s", 2);
+        assertThat(lines(file)).hasSize(2).last().asString().endsWith(" - traced 2");
+
+        Logging.configure("error", "text", file.toString());
+        assertThat(logger.isEnabled(org.jboss.logging.Logger.Level.WARN)).isFalse();
+    }
+
+    @Test
+    void shouldBeJBossLoggingsProviderWithoutAnySystemProperty() {
+        assertThat(org.jboss.logging.Logger.getLogger("io.undertow.x").getClass().getEnclosingClass())
+                .isEqualTo(JBossLoggingProvider.class);
+    }
 }

@@ -54,7 +54,7 @@ final class BackendConnection implements ClientConnection {
         restore(in, out, Headers.X_FORWARDED_SERVER);
         restore(in, out, Headers.X_FORWARDED_PORT);
         Endpoint e = request.served;
-        put(out, X_CF_INSTANCE_ID, e.instanceId().isEmpty() ? e.address() : e.instanceId());
+        put(out, X_CF_INSTANCE_ID, e.instanceId().isEmpty() ? request.servedAddress : e.instanceId());
         put(out, X_CF_APPLICATION_ID, e.appId());
         put(out, X_CF_INSTANCE_INDEX, e.instanceIndex());
         delegate.sendRequest(clientRequest, new ClientCallback<>() {

@@ -6,6 +6,7 @@ import io.cfrouter.registry.EndpointIterator;
 import io.cfrouter.registry.Route;
 import io.cfrouter.registry.RouteEndpoint;
 import io.undertow.client.ClientConnection;
+import io.undertow.server.DefaultResponseListener;
 import io.undertow.server.ExchangeCompletionListener;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.server.handlers.proxy.ProxyCallback;
@@ -15,12 +16,9 @@ import io.undertow.util.AttachmentKey;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
 import io.undertow.util.Methods;
-import io.undertow.util.WorkerUtils;
 import org.xnio.IoUtils;
-import org.xnio.XnioExecutor;
 
 import java.net.InetSocketAddress;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One proxied request: its walk over the route's endpoints, its deadline, what went wrong, and the facts
@@ -28,7 +26,8 @@ import java.util.concurrent.TimeUnit;
  * there), so it needs no locking. It is also the {@link ProxyClient.ProxyTarget} handed to Undertow, so a
  * retry costs no allocation.
  */
-final class ProxiedRequest implements ProxyClient.ProxyTarget, ExchangeCompletionListener, Runnable {
+final class ProxiedRequest extends Deadlines.Entry
+        implements ProxyClient.ProxyTarget, ExchangeCompletionListener, DefaultResponseListener {
 
     static final AttachmentKey<ProxiedRequest> KEY = AttachmentKey.create(ProxiedRequest.class);
     static final HttpString IDEMPOTENCY_KEY = new HttpString("Idempotency-Key");
@@ -43,12 +42,17 @@ final class ProxiedRequest implements ProxyClient.ProxyTarget, ExchangeCompletio
     final long startMillis;
     final boolean upgrade;
     final boolean bodiless;
+    /** The client's address and IP, read once (each read of the exchange's builds them anew). */
+    final InetSocketAddress source;
+    final String sourceIp;
     private final EndpointIterator endpoints;
 
     /** The endpoint of the current attempt, counted in flight; null between attempts. */
     RouteEndpoint current;
     /** The endpoint that answered (or was last tried), for the record and the trace headers. */
     Endpoint served;
+    /** {@code served}'s {@code host:port}, built once per attempt (the pool's key, the record's, a header's). */
+    String servedAddress = "";
     int attempts;
     boolean connectionLimit;
 
@@ -58,7 +62,6 @@ final class ProxiedRequest implements ProxyClient.ProxyTarget, ExchangeCompletio
     /** Bytes from the backend through a raw tunnel (the exchange does not see them). */
     long tunnelResponseBytes;
 
-    private XnioExecutor.Key deadline;
     boolean timedOut;
     boolean headersReceived;
     boolean clientGone;
@@ -95,6 +98,8 @@ final class ProxiedRequest implements ProxyClient.ProxyTarget, ExchangeCompletio
         this.startMillis = startMillis;
         this.upgrade = upgrade;
         this.bodiless = RouterHandler.isBodiless(exchange.getRequestHeaders());
+        this.source = exchange.getSourceAddress();
+        this.sourceIp = RouterHandler.clientIp(source);
         this.endpoints = route.iterator(stickyInstance);
     }
 
@@ -127,6 +132,7 @@ final class ProxiedRequest implements ProxyClient.ProxyTarget, ExchangeCompletio
         attempts++;
         current = next;
         served = next.endpoint();
+        servedAddress = served.address();
         return this;
     }
 
@@ -185,14 +191,12 @@ final class ProxiedRequest implements ProxyClient.ProxyTarget, ExchangeCompletio
     // ---- the deadline for response headers ------------------------------------------------------------
 
     void startDeadline() {
-        long millis = handler.settings.endpointTimeout().toMillis();
-        deadline = WorkerUtils.executeAfter(exchange.getIoThread(), this, millis, TimeUnit.MILLISECONDS);
+        handler.responseDeadlines.start(this, exchange.getIoThread());
     }
 
     /** The deadline passed before the response headers: end the current attempt; the answer is 502. */
     @Override
-    public void run() {
-        deadline = null;
+    void expire() {
         if (headersReceived || finished) {
             return;
         }
@@ -211,17 +215,23 @@ final class ProxiedRequest implements ProxyClient.ProxyTarget, ExchangeCompletio
     }
 
     void cancelDeadline() {
-        XnioExecutor.Key key = deadline;
-        if (key != null) {
-            key.remove();
-            deadline = null;
-        }
+        cancel();
     }
 
     /** The backend's response headers arrived. */
     void onResponseHeaders() {
         headersReceived = true;
         cancelDeadline();
+    }
+
+    /** Undertow is about to send a default response: every attempt failed, or none could be made. */
+    @Override
+    public boolean handleDefaultResponse(HttpServerExchange exchange) {
+        if (headersReceived || exchange.isResponseStarted()) {
+            return false;
+        }
+        handler.routerAnswer(this);
+        return true;
     }
 
     // ---- the end --------------------------------------------------------------------------------------
@@ -285,18 +295,17 @@ final class ProxiedRequest implements ProxyClient.ProxyTarget, ExchangeCompletio
                 ex.getProtocol().toString(), status, requestBytes,
                 recordStatus != 0 ? tunnelResponseBytes : ex.getResponseBytesSent(),
                 orEmpty(ex.getRequestHeaders().getFirst(Headers.REFERER)),
-                orEmpty(ex.getRequestHeaders().getFirst(Headers.USER_AGENT)), clientAddress(ex),
-                e == null ? "" : e.address(), xForwardedFor, xForwardedProto, requestId,
+                orEmpty(ex.getRequestHeaders().getFirst(Headers.USER_AGENT)), clientAddress(source, sourceIp),
+                servedAddress, xForwardedFor, xForwardedProto, requestId,
                 System.nanoTime() - startNanos, e == null ? "" : e.appId(), e == null ? "" : e.instanceIndex(),
                 e == null ? "" : e.instanceId(), e == null ? "" : e.component(), orEmpty(routerError));
     }
 
-    static String clientAddress(HttpServerExchange exchange) {
-        InetSocketAddress a = exchange.getSourceAddress();
+    /** {@code ip:port}, {@code [ip]:port} for IPv6; {@code ip} is {@link RouterHandler#clientIp}{@code (a)}. */
+    static String clientAddress(InetSocketAddress a, String ip) {
         if (a == null) {
             return "";
         }
-        String ip = a.getAddress() == null ? a.getHostString() : a.getAddress().getHostAddress();
         return (ip.indexOf(':') >= 0 ? "[" + ip + "]" : ip) + ":" + a.getPort();
     }
 
@@ -305,18 +314,16 @@ final class ProxiedRequest implements ProxyClient.ProxyTarget, ExchangeCompletio
     }
 
     /** One connection attempt: guards Undertow's callback against late answers after a dial timeout. */
-    final class Dial implements ProxyCallback<ProxyConnection>, Runnable {
-        private final XnioExecutor.Key timer;
+    final class Dial extends Deadlines.Entry implements ProxyCallback<ProxyConnection> {
         private boolean done;
 
         Dial() {
-            this.timer = WorkerUtils.executeAfter(exchange.getIoThread(), this,
-                    handler.settings.endpointDialTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            handler.dialDeadlines.start(this, exchange.getIoThread());
         }
 
         /** The dial timeout. */
         @Override
-        public void run() {
+        void expire() {
             if (!done) {
                 failed(exchange);
             }
@@ -333,7 +340,7 @@ final class ProxiedRequest implements ProxyClient.ProxyTarget, ExchangeCompletio
                 return false;
             }
             done = true;
-            timer.remove();
+            cancel();
             dial = null;
             return true;
         }

@@ -1,7 +1,6 @@
 package io.cfrouter.proxy;
 
 import io.cfrouter.registry.RegistryEvent;
-import io.cfrouter.registry.RouteEndpoint;
 import io.undertow.client.ClientCallback;
 import io.undertow.client.ClientConnection;
 import io.undertow.client.UndertowClient;
@@ -52,15 +51,14 @@ final class RegistryProxyClient implements ProxyClient, AutoCloseable {
         request.backend = null;
         ProxiedRequest.Dial dial = request.new Dial();
         request.dial = dial;
-        RouteEndpoint endpoint = request.current;
         if (request.freshConnection) {
-            connectUnpooled(request, dial, endpoint);
+            connectUnpooled(request, dial);
         } else {
-            pool(endpoint).connect(target, exchange, dial, -1, TimeUnit.MILLISECONDS, false);
+            pool(request.servedAddress).connect(target, exchange, dial, -1, TimeUnit.MILLISECONDS, false);
         }
     }
 
-    private void connectUnpooled(ProxiedRequest request, ProxiedRequest.Dial dial, RouteEndpoint endpoint) {
+    private void connectUnpooled(ProxiedRequest request, ProxiedRequest.Dial dial) {
         HttpServerExchange exchange = request.exchange;
         client.connect(new ClientCallback<>() {
             @Override
@@ -77,7 +75,7 @@ final class RegistryProxyClient implements ProxyClient, AutoCloseable {
             public void failed(IOException e) {
                 dial.failed(exchange);
             }
-        }, null, uri(endpoint), exchange.getIoThread(), null, exchange.getConnection().getByteBufferPool(),
+        }, null, uri(request.servedAddress), exchange.getIoThread(), null, exchange.getConnection().getByteBufferPool(),
                 connectOptions);
     }
 
@@ -95,18 +93,17 @@ final class RegistryProxyClient implements ProxyClient, AutoCloseable {
         }
     }
 
-    private ProxyConnectionPool pool(RouteEndpoint endpoint) {
-        String address = endpoint.endpoint().address();
+    private ProxyConnectionPool pool(String address) {
         ProxyConnectionPool pool = pools.get(address);
         if (pool != null) {
             return pool;
         }
-        return pools.computeIfAbsent(address, a -> new ProxyConnectionPool(new PoolManager(), uri(endpoint), client,
+        return pools.computeIfAbsent(address, a -> new ProxyConnectionPool(new PoolManager(), uri(a), client,
                 connectOptions));
     }
 
-    private static URI uri(RouteEndpoint endpoint) {
-        return URI.create("http://" + endpoint.endpoint().address());
+    private static URI uri(String address) {
+        return URI.create("http://" + address);
     }
 
     /**

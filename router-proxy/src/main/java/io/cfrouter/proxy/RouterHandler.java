@@ -20,8 +20,8 @@ import io.undertow.util.Methods;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
+import java.net.InetSocketAddress;
 import java.util.Objects;
-import java.util.UUID;
 
 /**
  * The router's proxy as an Undertow {@link HttpHandler} (behaviour reference §3): answers the
@@ -49,6 +49,9 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
 
     final ProxySettings settings;
     final RegistryProxyClient client;
+    /** {@code endpoint_timeout} and {@code endpoint_dial_timeout}, per I/O thread. */
+    final Deadlines responseDeadlines;
+    final Deadlines dialDeadlines;
     private final RouteRegistry registry;
     private final RegistryListener poolCleaner;
     private final Health health;
@@ -65,6 +68,8 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
         this.lookup = b.lookup != null ? b.lookup : RouteLookup.of(b.registry);
         this.sticky = new StickySessions(settings.stickySessionCookieNames(), settings.secureCookies());
         this.client = new RegistryProxyClient();
+        this.responseDeadlines = new Deadlines(settings.endpointTimeout());
+        this.dialDeadlines = new Deadlines(settings.endpointDialTimeout());
         this.registry = b.registry;
         this.poolCleaner = client::onRegistryEvent;
         registry.addListener(poolCleaner);
@@ -119,11 +124,11 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
             return;
         }
         boolean upgrade = HopByHop.isUpgrade(headers);
-        String requestId = UUID.randomUUID().toString();
+        String requestId = RequestIds.next();
         ProxiedRequest r = new ProxiedRequest(this, exchange, route, host, requestId,
                 sticky.requestedInstance(headers), startNanos, startMillis, upgrade);
         exchange.putAttachment(ProxiedRequest.KEY, r);
-        r.xForwardedFor = forwardedFor(exchange);
+        r.xForwardedFor = forwardedFor(exchange, r.sourceIp);
         String proto = headers.getFirst(Headers.X_FORWARDED_PROTO);
         r.xForwardedProto = proto != null ? proto : exchange.getRequestScheme();
         headers.put(X_VCAP_REQUEST_ID, requestId);
@@ -139,13 +144,7 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
             return;
         }
         exchange.addExchangeCompleteListener(r);
-        exchange.addDefaultResponseListener(ex -> {
-            if (r.headersReceived || ex.isResponseStarted()) {
-                return false;
-            }
-            routerAnswer(r);
-            return true;
-        });
+        exchange.addDefaultResponseListener(r);
         ClientSideConduits.install(exchange, r);
         r.startDeadline();
         proxy.handleRequest(exchange);
@@ -193,8 +192,8 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
         responseHeaders.put(X_VCAP_ROUTER, settings.routerHost());
         Endpoint e = r.served;
         if (e != null) {
-            responseHeaders.put(X_VCAP_BACKEND, e.address());
-            responseHeaders.put(X_CF_ROUTE_ENDPOINT, e.address());
+            responseHeaders.put(X_VCAP_BACKEND, r.servedAddress);
+            responseHeaders.put(X_CF_ROUTE_ENDPOINT, r.servedAddress);
         }
     }
 
@@ -230,12 +229,15 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
         public void exchangeEvent(HttpServerExchange ex, NextListener nextListener) {
             try {
                 HeaderMap h = ex.getRequestHeaders();
+                InetSocketAddress source = ex.getSourceAddress();
+                String ip = clientIp(source);
                 String proto = h.getFirst(Headers.X_FORWARDED_PROTO);
                 report(new RequestRecord(host, startMillis, ex.getRequestMethod().toString(), uriOf(ex),
                         ex.getProtocol().toString(), ex.getStatusCode(), 0, ex.getResponseBytesSent(),
                         ProxiedRequest.orEmpty(h.getFirst(Headers.REFERER)),
-                        ProxiedRequest.orEmpty(h.getFirst(Headers.USER_AGENT)), ProxiedRequest.clientAddress(ex),
-                        "", forwardedFor(ex), proto != null ? proto : ex.getRequestScheme(), "",
+                        ProxiedRequest.orEmpty(h.getFirst(Headers.USER_AGENT)),
+                        ProxiedRequest.clientAddress(source, ip),
+                        "", forwardedFor(ex, ip), proto != null ? proto : ex.getRequestScheme(), "",
                         System.nanoTime() - startNanos, "", "", "", "",
                         ProxiedRequest.orEmpty(ex.getResponseHeaders().getFirst(RouterErrors.X_CF_ROUTER_ERROR))));
             } finally {
@@ -283,10 +285,13 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
         return uri;
     }
 
-    /** The client's {@code X-Forwarded-For} values with the client's IP appended. */
-    static String forwardedFor(HttpServerExchange exchange) {
-        String ip = exchange.getSourceAddress() == null || exchange.getSourceAddress().getAddress() == null
-                ? "" : exchange.getSourceAddress().getAddress().getHostAddress();
+    /** The client's IP as text; empty when unknown. */
+    static String clientIp(InetSocketAddress a) {
+        return a == null ? "" : a.getAddress() == null ? a.getHostString() : a.getAddress().getHostAddress();
+    }
+
+    /** The client's {@code X-Forwarded-For} values with the client's IP ({@link #clientIp}) appended. */
+    static String forwardedFor(HttpServerExchange exchange, String ip) {
         HeaderValues sent = exchange.getRequestHeaders().get(Headers.X_FORWARDED_FOR);
         if (sent == null || sent.isEmpty()) {
             return ip;

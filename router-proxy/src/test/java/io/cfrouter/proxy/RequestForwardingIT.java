@@ -155,6 +155,36 @@ class RequestForwardingIT {
     }
 
     @Test
+    void shouldAnswerAnEmptyHostOnAKeepAliveConnectionWithTheRouterError() {
+        HttpExchange.Response response = HttpExchange.send(router.port,
+                "GET / HTTP/1.1\r\nHost: \r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+        assertEmptyHost(response);
+    }
+
+    @Test
+    void shouldAnswerAnHttp10RequestWithoutHostWithTheEmptyHostError() {
+        assertEmptyHost(HttpExchange.send(router.port,
+                "GET / HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1)));
+    }
+
+    @Test
+    void shouldRejectAnHttp11RequestWithoutHostBeforeRouting() {
+        // HTTP/1.1 requires Host (RFC 9112 §3.2): Undertow's own HostHeaderHandler, hard-wired ahead of every
+        // root handler, answers a bare 400, as Go's HTTP server does ahead of gorouter. Nothing is routed.
+        HttpExchange.Response response = HttpExchange.send(router.port,
+                "GET / HTTP/1.1\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+        assertThat(response.status()).isEqualTo(400);
+        assertThat(response.header("Connection")).contains("close");
+        assertThat(backend.heads).isEmpty();
+    }
+
+    private static void assertEmptyHost(HttpExchange.Response response) {
+        assertThat(response.status()).as(response.toString()).isEqualTo(400);
+        assertThat(response.header("X-Cf-RouterError")).contains("empty_host");
+        assertThat(response.bodyText()).isEqualTo("400 Bad Request: Request had empty Host header\n");
+    }
+
+    @Test
     void shouldAnswerTheHealthCheckWhateverTheHost() {
         for (String host : new String[] {"", "nope.example.com", "app.example.com"}) {
             HttpExchange.Response response = HttpExchange.get(router.port, host, "/", "User-Agent: HTTP-Monitor/1.1");
