@@ -127,6 +127,7 @@ class StartupIT {
         int backendPort = ((InetSocketAddress) backend.getListenerInfo().get(0).getAddress()).getPort();
         int proxyPort = FreePort.find();
         int statusPort = FreePort.find();
+        Path accessLog = Files.createTempFile("cf-router-access-", ".log");
         Path config = write("gorouter.yml", """
                 ---
                 port: %d
@@ -145,10 +146,12 @@ class StartupIT {
                   level: info
                   format: json
                   syslog: vcap.gorouter
+                access_log:
+                  file: %s
                 droplet_stale_threshold: 120
                 start_response_delay_interval: 0
                 endpoint_timeout: 10
-                """.formatted(proxyPort, statusPort, nats.port()));
+                """.formatted(proxyPort, statusPort, nats.port(), accessLog));
 
         try (RouterProcess router = RouterProcess.start("--config", config.toString());
              Connection publisher = Nats.connect(nats.url())) {
@@ -181,6 +184,12 @@ class StartupIT {
             assertThat(router.output()).as("java.util.logging is routed into Log4j")
                     .doesNotContain("java.util.logging was initialised");
             assertThat(lines).last().satisfies(l -> assertThat(l.get("message").getAsString()).endsWith(" stopped"));
+            // The access log got the proxied request, written by its own thread and flushed on exit.
+            assertThat(Files.readAllLines(accessLog)).anySatisfy(l -> assertThat(l)
+                    .startsWith("yaml.example.com - [")
+                    .contains("\"GET /hi HTTP/1.1\" 200 0 14 ")
+                    .contains("\"127.0.0.1:" + backendPort + "\"")
+                    .contains("app_id:\"app-1\"", "instance_id:\"instance-1\"", "x_cf_routererror:\"-\""));
         }
     }
 }
