@@ -254,6 +254,7 @@ final class ConfigLoader {
                 b.duration("endpoint_timeout", false),
                 b.duration("endpoint_dial_timeout", false),
                 b.duration("frontend_idle_timeout", false),
+                b.duration("read_header_timeout", false),
                 b.duration("drain_wait", true),
                 b.duration("drain_timeout", true),
                 b.balancing("balancing_algorithm"),

@@ -179,7 +179,7 @@ final class Router implements AutoCloseable {
         // Thread counts live in newProxyWorker(): with an external worker, setIoThreads/setWorkerThreads
         // on this builder have no effect.
         proxyServer = ProxyServer.listenerOptions(Undertow.builder(), settings.maxRequestHeaderBytes(),
-                        settings.frontendIdleTimeout())
+                        settings.frontendIdleTimeout(), settings.readHeaderTimeout())
                 .setWorker(proxyWorker)
                 .addHttpListener(settings.port(), settings.host())
                 .setHandler(proxyShutdown)

@@ -28,6 +28,7 @@ public record RouterSettings(
         Duration endpointTimeout,
         Duration endpointDialTimeout,
         Duration frontendIdleTimeout,
+        Duration readHeaderTimeout,
         Duration drainWait,
         Duration drainTimeout,
         LoadBalancing balancingAlgorithm,

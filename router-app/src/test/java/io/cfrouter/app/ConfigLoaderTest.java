@@ -58,6 +58,7 @@ class ConfigLoaderTest {
         assertThat(s.endpointTimeout()).isEqualTo(Duration.ofSeconds(60));
         assertThat(s.endpointDialTimeout()).isEqualTo(Duration.ofSeconds(5));
         assertThat(s.frontendIdleTimeout()).isEqualTo(Duration.ofSeconds(900));
+        assertThat(s.readHeaderTimeout()).isEqualTo(Duration.ofSeconds(10));
         assertThat(s.drainWait()).isZero();
         assertThat(s.drainTimeout()).isEqualTo(Duration.ofSeconds(60));
         assertThat(s.balancingAlgorithm()).isEqualTo(LoadBalancing.ROUND_ROBIN);
@@ -171,6 +172,7 @@ class ConfigLoaderTest {
                 endpoint_timeout = 90
                 endpoint_dial_timeout = "7"
                 frontend_idle_timeout = 1.5
+                read_header_timeout = 2500ms
                 """).settings();
 
         assertThat(s.dropletStaleThreshold()).isEqualTo(Duration.ofMinutes(2));
@@ -179,6 +181,7 @@ class ConfigLoaderTest {
         assertThat(s.endpointTimeout()).isEqualTo(Duration.ofSeconds(90));
         assertThat(s.endpointDialTimeout()).isEqualTo(Duration.ofSeconds(7));
         assertThat(s.frontendIdleTimeout()).isEqualTo(Duration.ofMillis(1500));
+        assertThat(s.readHeaderTimeout()).isEqualTo(Duration.ofMillis(2500));
     }
 
     @Test
@@ -196,6 +199,7 @@ class ConfigLoaderTest {
                 logging { level = verbose, format = xml }
                 droplet_stale_threshold = -5s
                 drain_wait = soon
+                read_header_timeout = 0s
                 balancing_algorithm = random
                 secure_cookies = maybe
                 backends.max_attempts = 0
@@ -210,6 +214,7 @@ class ConfigLoaderTest {
                 "logging.format: xml (expected: one of json, text)",
                 "droplet_stale_threshold: -5s (expected: a duration > 0)",
                 "drain_wait: soon (expected: a duration such as 120s, 2m, 500ms or a number of seconds)",
+                "read_header_timeout: 0s (expected: a duration > 0)",
                 "balancing_algorithm: random (expected: round-robin or least-connection)",
                 "secure_cookies: maybe (expected: true or false)",
                 "backends.max_attempts: 0 (expected: >= 1)",

@@ -11,8 +11,9 @@ import java.util.Objects;
  * Builds the proxy's HTTP listener with the Undertow options the contract needs, so that the launcher and
  * embedders do not repeat them: the request URI is not decoded (it is forwarded byte for byte, and routes
  * match the path as sent), request heads up to a hard cap above {@code max_request_header_bytes} reach the
- * handler (which answers 431 over the limit), no {@code Connection: keep-alive} is added to responses, and
- * idle client connections close after the frontend idle timeout.
+ * handler (which answers 431 over the limit), no {@code Connection: keep-alive} is added to responses,
+ * idle client connections close after the frontend idle timeout, and a connection that has not delivered
+ * a whole request head within the header-read timeout of its first byte is closed (slowloris).
  *
  * <pre>{@code
  * Undertow server = ProxyServer.builder(handler).host("0.0.0.0").port(8081)
@@ -27,12 +28,15 @@ public final class ProxyServer {
 
     /** Room above {@code max_request_header_bytes} so the handler, not Undertow's parser, sees oversized heads. */
     private static final int HEADER_SLACK = 64 * 1024;
+    /** {@code read_header_timeout}'s default. */
+    public static final Duration DEFAULT_READ_HEADER_TIMEOUT = Duration.ofSeconds(10);
 
     private final HttpHandler handler;
     private String host = "0.0.0.0";
     private int port = 8081;
     private int maxRequestHeaderBytes = 1 << 20;
     private Duration idleTimeout = Duration.ofSeconds(900);
+    private Duration readHeaderTimeout = DEFAULT_READ_HEADER_TIMEOUT;
     private int ioThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
 
     private ProxyServer(HttpHandler handler) {
@@ -78,6 +82,15 @@ public final class ProxyServer {
         return this;
     }
 
+    /**
+     * {@code read_header_timeout} (default 10 s): a connection that has started a request head but not
+     * finished it this long after is closed without an answer. Trickling bytes does not extend it.
+     */
+    public ProxyServer readHeaderTimeout(Duration timeout) {
+        this.readHeaderTimeout = positive(timeout, "readHeaderTimeout");
+        return this;
+    }
+
     /** I/O threads (default: the number of cores, at least 2). The proxy needs no worker threads. */
     public ProxyServer ioThreads(int threads) {
         if (threads < 1) {
@@ -89,7 +102,7 @@ public final class ProxyServer {
 
     /** The server, not yet started. */
     public Undertow build() {
-        return listenerOptions(Undertow.builder(), maxRequestHeaderBytes, idleTimeout)
+        return listenerOptions(Undertow.builder(), maxRequestHeaderBytes, idleTimeout, readHeaderTimeout)
                 .addHttpListener(port, host)
                 .setIoThreads(ioThreads)
                 .setWorkerThreads(Math.max(2, ioThreads))
@@ -98,13 +111,26 @@ public final class ProxyServer {
     }
 
     /**
-     * Applies the proxy listener's options to an Undertow builder, for embedders that build their own server.
+     * Applies the proxy listener's options to an Undertow builder, for embedders that build their own server,
+     * with the default header-read timeout.
      *
      * @return {@code builder}
      */
     public static Undertow.Builder listenerOptions(Undertow.Builder builder, int maxRequestHeaderBytes,
                                                    Duration idleTimeout) {
-        int idleMillis = (int) Math.min(Integer.MAX_VALUE, idleTimeout.toMillis());
+        return listenerOptions(builder, maxRequestHeaderBytes, idleTimeout, DEFAULT_READ_HEADER_TIMEOUT);
+    }
+
+    /**
+     * Applies the proxy listener's options to an Undertow builder, for embedders that build their own server.
+     *
+     * @param readHeaderTimeout a request head must be complete this long after its first byte arrived, else
+     *                          the connection is closed
+     * @return {@code builder}
+     */
+    public static Undertow.Builder listenerOptions(Undertow.Builder builder, int maxRequestHeaderBytes,
+                                                   Duration idleTimeout, Duration readHeaderTimeout) {
+        int idleMillis = millis(idleTimeout);
         return builder
                 .setServerOption(UndertowOptions.DECODE_URL, false)
                 .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, -1L)
@@ -115,6 +141,22 @@ public final class ProxyServer {
                 .setServerOption(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false)
                 .setServerOption(UndertowOptions.ALWAYS_SET_DATE, true)
                 .setServerOption(UndertowOptions.IDLE_TIMEOUT, idleMillis)
-                .setServerOption(UndertowOptions.NO_REQUEST_TIMEOUT, idleMillis);
+                .setServerOption(UndertowOptions.NO_REQUEST_TIMEOUT, idleMillis)
+                // Undertow starts this clock on the first read that leaves the head incomplete and does not
+                // restart it for later bytes, so a byte-a-second head is cut once it runs out.
+                .setServerOption(UndertowOptions.REQUEST_PARSE_TIMEOUT,
+                        millis(positive(readHeaderTimeout, "readHeaderTimeout")));
+    }
+
+    private static int millis(Duration d) {
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, d.toMillis()));
+    }
+
+    private static Duration positive(Duration d, String name) {
+        Objects.requireNonNull(d, name);
+        if (d.isNegative() || d.isZero()) {
+            throw new IllegalArgumentException(name + ": " + d + " (expected: > 0)");
+        }
+        return d;
     }
 }
