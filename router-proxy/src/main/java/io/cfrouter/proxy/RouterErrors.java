@@ -5,11 +5,14 @@ import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
 import io.undertow.util.StatusCodes;
 
+import java.nio.charset.StandardCharsets;
+
 /** The responses the router makes itself (behaviour reference §3.2). */
 final class RouterErrors {
 
     static final HttpString X_CF_ROUTER_ERROR = new HttpString("X-Cf-RouterError");
     private static final HttpString X_CONTENT_TYPE_OPTIONS = new HttpString("X-Content-Type-Options");
+    private static final String MALFORMED_REQUEST = "malformed_request";
 
     private RouterErrors() {
     }
@@ -30,6 +33,26 @@ final class RouterErrors {
 
     static void endpointFailure(HttpServerExchange exchange) {
         send(exchange, 502, "endpoint_failure", "Registered endpoint failed to handle the request.");
+    }
+
+    /** Framing the router will not guess at (request smuggling): 400, and the connection closes after it. */
+    static void malformedRequest(HttpServerExchange exchange, String message) {
+        exchange.setPersistent(false);
+        send(exchange, 400, MALFORMED_REQUEST, message);
+    }
+
+    /**
+     * The bytes of a whole {@code 400} answer with {@code Connection: close}, for when the exchange's own
+     * response channel cannot be used (the request body turned out malformed while it was being relayed).
+     */
+    static byte[] rawBadRequest(String message) {
+        String body = "400 " + StatusCodes.getReason(400) + ": " + message + "\n";
+        return ("HTTP/1.1 400 " + StatusCodes.getReason(400) + "\r\n"
+                + "Content-Type: text/plain; charset=utf-8\r\n"
+                + X_CONTENT_TYPE_OPTIONS + ": nosniff\r\n"
+                + X_CF_ROUTER_ERROR + ": " + MALFORMED_REQUEST + "\r\n"
+                + "Content-Length: " + body.length() + "\r\n"
+                + "Connection: close\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII);
     }
 
     static void headersTooLarge(HttpServerExchange exchange) {

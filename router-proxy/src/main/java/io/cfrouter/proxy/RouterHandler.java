@@ -109,6 +109,11 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
             RouterErrors.headersTooLarge(exchange);
             return;
         }
+        if (!RequestFraming.hasAcceptableTransferEncoding(headers)) {
+            answerLocally(exchange, "", startNanos, startMillis);
+            RouterErrors.malformedRequest(exchange, "Transfer-Encoding other than chunked.");
+            return;
+        }
         String host = headers.getFirst(Headers.HOST);
         if (host == null || host.isBlank()) {
             answerLocally(exchange, "", startNanos, startMillis);
@@ -145,6 +150,7 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
         }
         exchange.addExchangeCompleteListener(r);
         exchange.addDefaultResponseListener(r);
+        RequestFraming.enforceStrictChunks(exchange);
         ClientSideConduits.install(exchange, r);
         r.startDeadline();
         proxy.handleRequest(exchange);
