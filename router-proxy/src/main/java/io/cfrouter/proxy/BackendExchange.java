@@ -1,5 +1,6 @@
 package io.cfrouter.proxy;
 
+import io.undertow.channels.DetachableStreamSourceChannel;
 import io.undertow.client.ClientCallback;
 import io.undertow.client.ClientConnection;
 import io.undertow.client.ClientExchange;
@@ -13,9 +14,14 @@ import org.xnio.channels.StreamSinkChannel;
 import org.xnio.channels.StreamSourceChannel;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.util.List;
 
-/** A backend exchange that tells the request when the response headers arrive (or never will). */
+/**
+ * A backend exchange that tells the request when the response headers arrive (or never will), and when the
+ * response body breaks off.
+ */
 final class BackendExchange implements ClientExchange {
 
     private final ClientExchange delegate;
@@ -60,7 +66,71 @@ final class BackendExchange implements ClientExchange {
 
     @Override
     public StreamSourceChannel getResponseChannel() {
-        return delegate.getResponseChannel();
+        return new WatchedResponse(delegate.getResponseChannel(), request);
+    }
+
+    /**
+     * The backend's response body as Undertow relays it: a read that fails (reset, premature end of a
+     * {@code Content-Length} or chunked body) is the endpoint's failure, told to the request.
+     */
+    private static final class WatchedResponse extends DetachableStreamSourceChannel {
+        private final ProxiedRequest request;
+
+        WatchedResponse(StreamSourceChannel delegate, ProxiedRequest request) {
+            super(delegate);
+            this.request = request;
+        }
+
+        @Override
+        protected boolean isFinished() {
+            return false; // the delegate keeps its own state
+        }
+
+        private IOException failed(IOException e) {
+            request.responseBodyFailed();
+            return e;
+        }
+
+        @Override
+        public int read(ByteBuffer dst) throws IOException {
+            try {
+                return super.read(dst);
+            } catch (IOException e) {
+                throw failed(e);
+            }
+        }
+
+        @Override
+        public long read(ByteBuffer[] dsts, int offset, int length) throws IOException {
+            try {
+                return super.read(dsts, offset, length);
+            } catch (IOException e) {
+                throw failed(e);
+            }
+        }
+
+        @Override
+        public long read(ByteBuffer[] dsts) throws IOException {
+            return read(dsts, 0, dsts.length);
+        }
+
+        @Override
+        public long transferTo(long position, long count, FileChannel target) throws IOException {
+            try {
+                return super.transferTo(position, count, target);
+            } catch (IOException e) {
+                throw failed(e);
+            }
+        }
+
+        @Override
+        public long transferTo(long count, ByteBuffer throughBuffer, StreamSinkChannel target) throws IOException {
+            try {
+                return super.transferTo(count, throughBuffer, target);
+            } catch (IOException e) {
+                throw failed(e);
+            }
+        }
     }
 
     @Override

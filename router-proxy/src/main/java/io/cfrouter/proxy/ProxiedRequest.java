@@ -65,6 +65,8 @@ final class ProxiedRequest extends Deadlines.Entry
     boolean timedOut;
     boolean headersReceived;
     boolean clientGone;
+    /** The backend's response body broke off while being relayed: the client's connection closes for it. */
+    boolean backendBroke;
     /** The status to log when it is not the exchange's (a raw tunnel); 0 for the exchange's. */
     int recordStatus;
     private boolean finished;
@@ -188,6 +190,21 @@ final class ProxiedRequest extends Deadlines.Entry
         return bodiless;
     }
 
+    /**
+     * Reading the backend's response body failed (reset, premature end): the endpoint is marked failed, so
+     * the next requests go to others. Not when the client had gone first (its failure closed the backend).
+     */
+    void responseBodyFailed() {
+        if (clientGone || backendBroke) {
+            return;
+        }
+        backendBroke = true;
+        RouteEndpoint endpoint = current;
+        if (endpoint != null) {
+            endpoint.markFailed();
+        }
+    }
+
     // ---- the deadline for response headers ------------------------------------------------------------
 
     void startDeadline() {
@@ -239,7 +256,7 @@ final class ProxiedRequest extends Deadlines.Entry
     @Override
     public void exchangeEvent(HttpServerExchange exchange, NextListener nextListener) {
         try {
-            if (!clientGone && recordStatus == 0
+            if (!clientGone && !backendBroke && recordStatus == 0
                     && (!exchange.getConnection().isOpen() || headersReceived && isCut(exchange))) {
                 // The client's connection closed under the request: Undertow noticed it (and ended the exchange)
                 // before a read or write of ours failed. A normal end runs these listeners before any close.
