@@ -10,8 +10,9 @@ import java.util.ServiceLoader;
 
 /**
  * A handler the launcher puts in front of the proxy, found on the classpath with {@link ServiceLoader}: a jar
- * next to {@code router.jar} with a {@code META-INF/services/io.cfrouter.proxy.ProxyExtension} file naming
- * an implementation adds, say, an auth check without forking the launcher.
+ * with a {@code META-INF/services/io.cfrouter.proxy.ProxyExtension} file naming an implementation, put on
+ * the launcher's classpath ({@code java -cp router.jar:ext.jar io.cfrouter.app.Main}, since {@code -jar}
+ * ignores {@code -cp}), adds, say, an auth check without forking the launcher.
  *
  * <p>An extension's handler runs on an I/O thread for every request: it must not block (or must
  * {@code exchange.dispatch(...)} to a worker first), and it calls {@code next.handleRequest(exchange)} to
