@@ -8,6 +8,7 @@ import io.nats.client.ConnectionListener;
 import io.nats.client.Dispatcher;
 import io.nats.client.ErrorListener;
 import io.nats.client.Message;
+import io.nats.client.NUID;
 import io.nats.client.Nats;
 import io.nats.client.Options;
 import org.apache.logging.log4j.LogManager;
@@ -42,8 +43,10 @@ import java.util.regex.Pattern;
  *
  * <p>Once started, the connection reconnects for ever, trying the servers in the order given. While it is
  * down, and when {@link NatsSettings#suspendPruningWhileDisconnected()} is set, the registry's pruning is
- * suspended; on reconnect every staleness clock restarts, pruning resumes and {@code router.start} is
- * published again so that clients re-register at once.
+ * suspended. On reconnect {@code router.start} is published again so that clients re-register at once, and
+ * the connection is checked end to end (a message to a subject of the router's own must come back through
+ * the dispatcher within {@link #PROBE_TIMEOUT}, else the connection is forced to reconnect); only then do
+ * every staleness clock restart and pruning resume.
  *
  * <p>Thread-safety: {@link #start()} and {@link #close()} are called once each, by the owner; the other
  * methods may be called from any thread.
@@ -61,6 +64,9 @@ public final class NatsAdapter implements AutoCloseable {
     private static final Duration RECONNECT_WAIT = Duration.ofMillis(500);
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
     private static final Duration MONITOR_INTERVAL = Duration.ofSeconds(10);
+    /** How long a reconnected connection has to bring our own probe back before it is forced to reconnect. */
+    static final Duration PROBE_TIMEOUT = Duration.ofSeconds(3);
+    private static final Duration PROBE_POLL = Duration.ofMillis(50);
     private static final Pattern CREDENTIALS = Pattern.compile("([a-zA-Z][a-zA-Z0-9+.-]*://)[^@/\\s\\[\\],]*@");
 
     static final String REGISTER = "router.register";
@@ -83,6 +89,16 @@ public final class NatsAdapter implements AutoCloseable {
     private final AtomicLong droppedReported = new AtomicLong();
     /** {@link System#nanoTime()} when the connection went down; 0 while it is up. */
     private final AtomicLong disconnectedSince = new AtomicLong();
+    /**
+     * A subject only this router listens on, on the same dispatcher as the route subjects: a reconnect
+     * counts as done only once a message published to it has come back (see {@link #probe()}).
+     */
+    private final String probeSubject = "_INBOX.cf-router-probe." + NUID.nextGlobal();
+    /** The latest probe sent, and the latest one that came back. */
+    private final AtomicLong probeSent = new AtomicLong();
+    private final AtomicLong probeReceived = new AtomicLong();
+    /** False from a disconnect until the reconnected connection has passed the probe. */
+    private volatile boolean verified = true;
     private volatile Connection connection;
     private volatile Dispatcher dispatcher;
     private volatile boolean closing;
@@ -130,7 +146,18 @@ public final class NatsAdapter implements AutoCloseable {
                 .connectionListener(new Listener())
                 .errorListener(new Errors())
                 .build();
-        Connection c = connect(options, settings.servers(), settings.connectAttempts());
+        monitor = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "cf-router-nats-monitor");
+            t.setDaemon(true);
+            return t;
+        });
+        Connection c;
+        try {
+            c = connect(options, settings.servers(), settings.connectAttempts());
+        } catch (IOException | InterruptedException e) {
+            monitor.shutdownNow();
+            throw e;
+        }
         connection = c;
         Dispatcher d = c.createDispatcher(this::onMessage);
         d.setPendingLimits(pendingMessages, PENDING_BYTES);
@@ -138,6 +165,7 @@ public final class NatsAdapter implements AutoCloseable {
         d.subscribe(UNREGISTER);
         d.subscribe(GREET);
         d.subscribe(DISCOVER);
+        d.subscribe(probeSubject, this::onProbe);
         dispatcher = d;
         try {
             c.flush(Duration.ofSeconds(5));
@@ -147,11 +175,6 @@ public final class NatsAdapter implements AutoCloseable {
         }
         publish(START, startMessage());
         announce();
-        monitor = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "cf-router-nats-monitor");
-            t.setDaemon(true);
-            return t;
-        });
         long every = MONITOR_INTERVAL.toMillis();
         monitor.scheduleWithFixedDelay(this::monitor, every, every, TimeUnit.MILLISECONDS);
         LOGGER.info("Connected to NATS at {}", serverName(c));
@@ -213,6 +236,65 @@ public final class NatsAdapter implements AutoCloseable {
         }
     }
 
+    private void onProbe(Message msg) {
+        try {
+            long n = Long.parseLong(new String(msg.getData(), StandardCharsets.US_ASCII));
+            probeReceived.accumulateAndGet(n, Math::max);
+        } catch (NumberFormatException e) {
+            LOGGER.warn("Ignoring a foreign message on the router's probe subject {}", probeSubject);
+        }
+    }
+
+    /**
+     * Checks a reconnected connection end to end: publishes to {@link #probeSubject} and waits for the
+     * dispatcher to receive it: jnats can report a reconnect whose connection never sends anything again
+     * (see {@link ReconnectCheck}), and this also proves the subscriptions are back on the server. Until the probe is back, pruning stays suspended; if it does not come back, the connection is forced
+     * to reconnect, which restarts its writer and sends the subscriptions again.
+     */
+    private void probe() {
+        long n = probeSent.incrementAndGet();
+        publish(probeSubject, Long.toString(n));
+        long deadline = System.nanoTime() + PROBE_TIMEOUT.toNanos();
+        monitor.schedule(() -> checkProbe(n, deadline), PROBE_POLL.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void checkProbe(long n, long deadline) {
+        if (closing || probeSent.get() != n) {
+            return; // closed, or a later reconnect sent a later probe
+        }
+        Connection c = connection;
+        if (probeReceived.get() >= n) {
+            reconnectVerified(c);
+        } else if (c.getStatus() != Connection.Status.CONNECTED) {
+            LOGGER.debug("NATS connection lost again before the reconnect was confirmed");
+        } else if (System.nanoTime() - deadline < 0) {
+            monitor.schedule(() -> checkProbe(n, deadline), PROBE_POLL.toMillis(), TimeUnit.MILLISECONDS);
+        } else {
+            LOGGER.warn("NATS at {} reports a reconnect, but the router's own probe message did not come back "
+                    + "within {} ms; forcing a reconnect", serverName(c), PROBE_TIMEOUT.toMillis());
+            Thread t = new Thread(() -> ReconnectCheck.forceReconnect(c, "the router"), "cf-router-nats-force-reconnect");
+            t.setDaemon(true);
+            t.start();
+        }
+    }
+
+    private void reconnectVerified(Connection conn) {
+        long since = disconnectedSince.getAndSet(0);
+        long millis = since == 0 ? 0 : TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - since);
+        if (settings.suspendPruningWhileDisconnected()) {
+            registry.resumePruning();
+        }
+        // Counted once the registry is ready, so that whoever sees the count sees pruning resumed.
+        reconnects.incrementAndGet();
+        verified = true;
+        if (settings.suspendPruningWhileDisconnected()) {
+            LOGGER.info("Reconnected to NATS at {} after {} ms, subscriptions confirmed; staleness clocks reset, "
+                    + "pruning resumed", serverName(conn), millis);
+        } else {
+            LOGGER.info("Reconnected to NATS at {} after {} ms, subscriptions confirmed", serverName(conn), millis);
+        }
+    }
+
     private void apply(Message msg, boolean register) {
         received.incrementAndGet();
         RegistryMessageDecoder.Result result = RegistryMessageDecoder.decode(msg.getData(), decoderWarnings);
@@ -260,12 +342,16 @@ public final class NatsAdapter implements AutoCloseable {
     }
 
     private void publish(String subject, Map<String, Object> payload) {
+        publish(subject, GSON.toJson(payload));
+    }
+
+    private void publish(String subject, String payload) {
         Connection c = connection;
         if (c == null) {
             return;
         }
         try {
-            c.publish(subject, GSON.toJson(payload).getBytes(StandardCharsets.UTF_8));
+            c.publish(subject, payload.getBytes(StandardCharsets.UTF_8));
         } catch (IllegalStateException e) {
             // Closed under us (shutdown): there is no one left to tell.
             LOGGER.debug("Not published on {}: {}", subject, e.getMessage());
@@ -275,12 +361,13 @@ public final class NatsAdapter implements AutoCloseable {
     /**
      * The connection's figures, read now.
      *
-     * @return whether connected, reconnects since start, route messages received, messages refused as
+     * @return whether connected (after a reconnect: only once the connection has been seen to deliver
+     *         messages again), reconnects since start, route messages received, messages refused as
      *         invalid, and messages the client dropped because the router fell behind
      */
     public NatsStats stats() {
         Connection c = connection;
-        return new NatsStats(c != null && c.getStatus() == Connection.Status.CONNECTED, reconnects.get(),
+        return new NatsStats(c != null && verified && c.getStatus() == Connection.Status.CONNECTED, reconnects.get(),
                 received.get(), invalid.get(), dropped());
     }
 
@@ -346,9 +433,13 @@ public final class NatsAdapter implements AutoCloseable {
             try {
                 switch (type) {
                     case DISCONNECTED -> disconnected();
-                    case RECONNECTED -> reconnected(conn);
+                    case RECONNECTED -> LOGGER.info("Reconnected to NATS at {}; confirming the subscriptions",
+                            serverName(conn));
                     // Published once the subscriptions are back, so that answers to it are not missed.
-                    case RESUBSCRIBED -> publish(START, startMessage());
+                    case RESUBSCRIBED -> {
+                        publish(START, startMessage());
+                        probe();
+                    }
                     case CLOSED -> {
                         if (closing || conn != connection) {
                             // Our own close, or a start-up attempt that failed (already reported).
@@ -368,30 +459,19 @@ public final class NatsAdapter implements AutoCloseable {
 
         private void disconnected() {
             if (closing || !disconnectedSince.compareAndSet(0, System.nanoTime())) {
+                verified = false;
                 return;
             }
             if (settings.suspendPruningWhileDisconnected()) {
                 registry.suspendPruning();
+            }
+            // After the suspension, so that whoever sees the router disconnected sees pruning suspended.
+            verified = false;
+            if (settings.suspendPruningWhileDisconnected()) {
                 LOGGER.warn("Disconnected from NATS; pruning suspended until it is back; reconnecting to {}",
                         settings.servers());
             } else {
                 LOGGER.warn("Disconnected from NATS; reconnecting to {}", settings.servers());
-            }
-        }
-
-        private void reconnected(Connection conn) {
-            long since = disconnectedSince.getAndSet(0);
-            long seconds = since == 0 ? 0 : TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - since);
-            if (settings.suspendPruningWhileDisconnected()) {
-                registry.resumePruning();
-            }
-            // Counted once the registry is ready, so that whoever sees the count sees pruning resumed.
-            reconnects.incrementAndGet();
-            if (settings.suspendPruningWhileDisconnected()) {
-                LOGGER.info("Reconnected to NATS at {} after {} s; staleness clocks reset, pruning resumed",
-                        serverName(conn), seconds);
-            } else {
-                LOGGER.info("Reconnected to NATS at {} after {} s", serverName(conn), seconds);
             }
         }
     }

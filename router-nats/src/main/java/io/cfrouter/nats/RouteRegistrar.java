@@ -269,6 +269,7 @@ public final class RouteRegistrar implements AutoCloseable {
             // The routers may have pruned us while the link was down.
             LOGGER.info("Reconnected to NATS: registering {} at once", description);
             registerNow();
+            ReconnectCheck.confirmOrReconnect(conn, ReconnectCheck.DEFAULT_TIMEOUT, "registrar " + description);
         } else if (type == ConnectionListener.Events.DISCONNECTED) {
             LOGGER.warn("Disconnected from NATS; registrations of {} resume on reconnect", description);
         }

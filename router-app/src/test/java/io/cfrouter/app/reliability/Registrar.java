@@ -1,6 +1,8 @@
 package io.cfrouter.app.reliability;
 
+import io.cfrouter.nats.ReconnectCheck;
 import io.nats.client.Connection;
+import io.nats.client.ConnectionListener;
 import io.nats.client.Nats;
 import io.nats.client.Options;
 
@@ -17,8 +19,16 @@ final class Registrar implements AutoCloseable {
 
     Registrar(String natsUrl) {
         try {
+            // jnats can come out of a reconnect unable to send (see ReconnectCheck): the emitter must not
+            // fall silent then, or the router rightly prunes its routes.
             connection = Nats.connect(new Options.Builder().server(natsUrl).maxReconnects(-1)
-                    .reconnectWait(Duration.ofMillis(100)).build());
+                    .reconnectWait(Duration.ofMillis(100))
+                    .connectionListener((conn, type) -> {
+                        if (type == ConnectionListener.Events.RESUBSCRIBED) {
+                            ReconnectCheck.confirmOrReconnect(conn, ReconnectCheck.DEFAULT_TIMEOUT, "test emitter");
+                        }
+                    })
+                    .build());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot connect to NATS at " + natsUrl, e);
         } catch (InterruptedException e) {
