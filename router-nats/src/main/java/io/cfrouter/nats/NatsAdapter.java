@@ -248,10 +248,14 @@ public final class NatsAdapter implements AutoCloseable {
     /**
      * Checks a reconnected connection end to end: publishes to {@link #probeSubject} and waits for the
      * dispatcher to receive it: jnats can report a reconnect whose connection never sends anything again
-     * (see {@link ReconnectCheck}), and this also proves the subscriptions are back on the server. Until the probe is back, pruning stays suspended; if it does not come back, the connection is forced
-     * to reconnect, which restarts its writer and sends the subscriptions again.
+     * (see {@link ReconnectCheck}), and this also proves the subscriptions are back on the server. Until the
+     * probe is back, pruning stays suspended; if it does not come back, the connection is forced to
+     * reconnect, which restarts its writer and sends the subscriptions again.
      */
     private void probe() {
+        if (closing) {
+            return;
+        }
         long n = probeSent.incrementAndGet();
         publish(probeSubject, Long.toString(n));
         long deadline = System.nanoTime() + PROBE_TIMEOUT.toNanos();
@@ -259,22 +263,35 @@ public final class NatsAdapter implements AutoCloseable {
     }
 
     private void checkProbe(long n, long deadline) {
-        if (closing || probeSent.get() != n) {
-            return; // closed, or a later reconnect sent a later probe
-        }
-        Connection c = connection;
-        if (probeReceived.get() >= n) {
-            reconnectVerified(c);
-        } else if (c.getStatus() != Connection.Status.CONNECTED) {
-            LOGGER.debug("NATS connection lost again before the reconnect was confirmed");
-        } else if (System.nanoTime() - deadline < 0) {
-            monitor.schedule(() -> checkProbe(n, deadline), PROBE_POLL.toMillis(), TimeUnit.MILLISECONDS);
-        } else {
-            LOGGER.warn("NATS at {} reports a reconnect, but the router's own probe message did not come back "
-                    + "within {} ms; forcing a reconnect", serverName(c), PROBE_TIMEOUT.toMillis());
-            Thread t = new Thread(() -> ReconnectCheck.forceReconnect(c, "the router"), "cf-router-nats-force-reconnect");
-            t.setDaemon(true);
-            t.start();
+        try {
+            if (closing || probeSent.get() != n) {
+                return; // closed, or a later reconnect sent a later probe
+            }
+            Connection c = connection;
+            if (probeReceived.get() >= n) {
+                reconnectVerified(c);
+            } else if (c.getStatus() != Connection.Status.CONNECTED) {
+                // Lost again: the next RESUBSCRIBED sends a new probe.
+                LOGGER.debug("NATS connection lost again before the reconnect was confirmed");
+            } else if (System.nanoTime() - deadline < 0) {
+                monitor.schedule(() -> checkProbe(n, deadline), PROBE_POLL.toMillis(), TimeUnit.MILLISECONDS);
+            } else {
+                LOGGER.warn("NATS at {} reports a reconnect, but the router's own probe message did not come back "
+                        + "within {} ms; forcing a reconnect", serverName(c), PROBE_TIMEOUT.toMillis());
+                Thread t = new Thread(() -> {
+                    ReconnectCheck.forceReconnect(c, "the router");
+                    if (probeSent.get() == n) {
+                        // No reconnect happened (jnats was busy reconnecting already): check again.
+                        probe();
+                    }
+                }, "cf-router-nats-force-reconnect");
+                t.setDaemon(true);
+                t.start();
+            }
+        } catch (RuntimeException e) {
+            if (!closing) {
+                LOGGER.warn("Confirming the NATS reconnect failed: {}", e.toString());
+            }
         }
     }
 
@@ -367,8 +384,8 @@ public final class NatsAdapter implements AutoCloseable {
      */
     public NatsStats stats() {
         Connection c = connection;
-        return new NatsStats(c != null && verified && c.getStatus() == Connection.Status.CONNECTED, reconnects.get(),
-                received.get(), invalid.get(), dropped());
+        boolean connected = c != null && verified && c.getStatus() == Connection.Status.CONNECTED;
+        return new NatsStats(connected, reconnects.get(), received.get(), invalid.get(), dropped());
     }
 
     private long dropped() {
