@@ -4,6 +4,7 @@ import io.cfrouter.core.Ticker;
 import io.cfrouter.registry.Route;
 import io.cfrouter.registry.RouteRegistry;
 import io.nats.client.Connection;
+import io.nats.client.ConnectionListener;
 import io.nats.client.Nats;
 import io.nats.client.Options;
 
@@ -77,8 +78,16 @@ final class RouterUnderTest implements AutoCloseable {
 
     /** A platform component's connection: reconnects quickly and for ever. */
     static Connection platform(String... urls) throws IOException, InterruptedException {
+        // The platform's own connection goes through the outages too, and jnats can come out of a reconnect
+        // unable to send (see ReconnectCheck): without the check the test, not the router, would stop talking.
         return Nats.connect(new Options.Builder().servers(urls).maxReconnects(-1)
-                .reconnectWait(Duration.ofMillis(20)).build());
+                .reconnectWait(Duration.ofMillis(20))
+                .connectionListener((conn, type) -> {
+                    if (type == ConnectionListener.Events.RESUBSCRIBED) {
+                        ReconnectCheck.confirmOrReconnect(conn, ReconnectCheck.DEFAULT_TIMEOUT, "test platform");
+                    }
+                })
+                .build());
     }
 
     static byte[] register(String host, int port, String... uris) {
