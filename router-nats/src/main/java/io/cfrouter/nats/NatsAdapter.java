@@ -251,30 +251,40 @@ public final class NatsAdapter implements AutoCloseable {
      * (see {@link ReconnectCheck}), and this also proves the subscriptions are back on the server. Until the
      * probe is back, pruning stays suspended; if it does not come back, the connection is forced to
      * reconnect, which restarts its writer and sends the subscriptions again.
+     *
+     * <p>Two probes, the second sent once the first is back: a writer in that broken state may still send
+     * the first message queued after the reconnect (it was waiting on the normal queue when the mode went
+     * wrong, and only looks at the mode again after that batch), so one round trip proves nothing.
      */
     private void probe() {
+        probe(true);
+    }
+
+    private void probe(boolean first) {
         if (closing) {
             return;
         }
         long n = probeSent.incrementAndGet();
         publish(probeSubject, Long.toString(n));
         long deadline = System.nanoTime() + PROBE_TIMEOUT.toNanos();
-        monitor.schedule(() -> checkProbe(n, deadline), PROBE_POLL.toMillis(), TimeUnit.MILLISECONDS);
+        monitor.schedule(() -> checkProbe(n, first, deadline), PROBE_POLL.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    private void checkProbe(long n, long deadline) {
+    private void checkProbe(long n, boolean first, long deadline) {
         try {
             if (closing || probeSent.get() != n) {
                 return; // closed, or a later reconnect sent a later probe
             }
             Connection c = connection;
-            if (probeReceived.get() >= n) {
+            if (probeReceived.get() >= n && first) {
+                probe(false);
+            } else if (probeReceived.get() >= n) {
                 reconnectVerified(c);
             } else if (c.getStatus() != Connection.Status.CONNECTED) {
                 // Lost again: the next RESUBSCRIBED sends a new probe.
                 LOGGER.debug("NATS connection lost again before the reconnect was confirmed");
             } else if (System.nanoTime() - deadline < 0) {
-                monitor.schedule(() -> checkProbe(n, deadline), PROBE_POLL.toMillis(), TimeUnit.MILLISECONDS);
+                monitor.schedule(() -> checkProbe(n, first, deadline), PROBE_POLL.toMillis(), TimeUnit.MILLISECONDS);
             } else {
                 LOGGER.warn("NATS at {} reports a reconnect, but the router's own probe message did not come back "
                         + "within {} ms; forcing a reconnect", serverName(c), PROBE_TIMEOUT.toMillis());

@@ -33,9 +33,10 @@ public final class ReconnectCheck {
 
     /**
      * Starts a check of {@code connection}, typically from a connection listener on
-     * {@code RESUBSCRIBED}: flushes (a PING/PONG round trip through the same queue as publishes) within
-     * {@code timeout}; if that times out while the connection still reports CONNECTED, logs at warn and
-     * forces a reconnect (whose own RESUBSCRIBED event should start another check). Returns at once.
+     * {@code RESUBSCRIBED}: flushes twice in a row (each a PING/PONG round trip through the same queue as
+     * publishes), each within {@code timeout}; if one times out while the connection still reports
+     * CONNECTED, logs at warn and forces a reconnect (whose own RESUBSCRIBED event should start another
+     * check). Returns at once.
      *
      * @param connection the connection that reconnected
      * @param timeout    how long the round trip may take
@@ -49,6 +50,10 @@ public final class ReconnectCheck {
 
     private static void run(Connection connection, Duration timeout, String name) {
         try {
+            // Twice: a writer in the broken state may still send the first message queued after the
+            // reconnect (it waited on the normal queue when the mode went wrong and looks at the mode again
+            // only after that batch), so only a second round trip tells.
+            connection.flush(timeout);
             connection.flush(timeout);
         } catch (TimeoutException e) {
             if (connection.getStatus() != Connection.Status.CONNECTED) {
