@@ -133,8 +133,9 @@ final class Router implements AutoCloseable {
         nats = new NatsAdapter(new NatsSettings(settings.nats(), routerId, routerIp,
                 settings.startResponseDelayInterval(), settings.effectiveStaleThreshold(),
                 settings.suspendPruningIfNatsUnavailable(), 3), registry, statusServer::componentInfo);
+        // §6: connect, status server (/health 503), then subscribe, router.start and announce.
         try {
-            nats.start();
+            nats.connect();
         } catch (StartupException e) {
             throw e;
         } catch (IOException e) {
@@ -148,6 +149,12 @@ final class Router implements AutoCloseable {
         }
         LOGGER.info("Status server on {}:{}; /health answers 503 until the proxy listens", settings.host(),
                 statusServer.port());
+
+        try {
+            nats.subscribe();
+        } catch (IOException e) {
+            throw new StartupException("nats: " + withoutCredentials(e.getMessage()), e);
+        }
 
         scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "cf-router-pruner");

@@ -136,6 +136,22 @@ public final class NatsAdapter implements AutoCloseable {
      * @throws InterruptedException when interrupted while waiting between attempts
      */
     public void start() throws IOException, InterruptedException {
+        connect();
+        subscribe();
+    }
+
+    /**
+     * The first half of {@link #start()}: connects, without subscribing yet, so that a launcher can start
+     * its status server between the two (the start-up order of the behaviour reference).
+     *
+     * @throws IOException when no server answered any attempt; the message names the servers tried
+     * @throws InterruptedException when interrupted while waiting between attempts
+     * @throws IllegalStateException when already connected
+     */
+    public void connect() throws IOException, InterruptedException {
+        if (connection != null) {
+            throw new IllegalStateException("connect: already connected");
+        }
         Options options = new Options.Builder()
                 .servers(settings.servers().stream().map(NatsServerAddress::url).toArray(String[]::new))
                 .noRandomize()
@@ -159,6 +175,20 @@ public final class NatsAdapter implements AutoCloseable {
             throw e;
         }
         connection = c;
+    }
+
+    /**
+     * The second half of {@link #start()}: subscribes, waits for the server to confirm, and publishes
+     * {@code router.start} and {@code vcap.component.announce}.
+     *
+     * @throws IOException when the server did not confirm the subscriptions
+     * @throws IllegalStateException when not connected, or already subscribed
+     */
+    public void subscribe() throws IOException, InterruptedException {
+        Connection c = connection;
+        if (c == null || dispatcher != null) {
+            throw new IllegalStateException("subscribe: " + (c == null ? "not connected" : "already subscribed"));
+        }
         Dispatcher d = c.createDispatcher(this::onMessage);
         d.setPendingLimits(pendingMessages, PENDING_BYTES);
         d.subscribe(REGISTER);
