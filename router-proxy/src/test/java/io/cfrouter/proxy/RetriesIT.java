@@ -4,6 +4,7 @@ import io.cfrouter.registry.RouteEndpoint;
 import io.cfrouter.testsupport.Await;
 import io.cfrouter.testsupport.FreePort;
 import io.cfrouter.testsupport.HttpExchange;
+import io.cfrouter.testsupport.RawSocketServer;
 import io.undertow.Undertow;
 import io.undertow.UndertowOptions;
 import io.undertow.util.WorkerUtils;
@@ -276,28 +277,11 @@ class RetriesIT {
      * arrives, without a byte of answer: the keep-alive race, every time.
      */
     static final class RacingBackend implements AutoCloseable {
-        private final ServerSocket socket = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        private final RawSocketServer server = RawSocketServer.start(this::serve);
         volatile int raced;
 
-        RacingBackend() throws IOException {
-            Thread t = new Thread(() -> {
-                while (!socket.isClosed()) {
-                    try {
-                        Socket s = socket.accept();
-                        Thread c = new Thread(() -> serve(s));
-                        c.setDaemon(true);
-                        c.start();
-                    } catch (IOException e) {
-                        return;
-                    }
-                }
-            });
-            t.setDaemon(true);
-            t.start();
-        }
-
         int port() {
-            return socket.getLocalPort();
+            return server.port();
         }
 
         private void serve(Socket s) {
@@ -319,7 +303,7 @@ class RetriesIT {
 
         @Override
         public void close() throws IOException {
-            socket.close();
+            server.close();
         }
     }
 }

@@ -3,6 +3,7 @@ package io.cfrouter.proxy;
 import io.cfrouter.testsupport.Await;
 import io.cfrouter.testsupport.FreePort;
 import io.cfrouter.testsupport.HttpExchange;
+import io.cfrouter.testsupport.RawSocketServer;
 import io.undertow.Handlers;
 import io.undertow.websockets.core.AbstractReceiveListener;
 import io.undertow.websockets.core.BufferedBinaryMessage;
@@ -17,9 +18,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -34,7 +33,6 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -166,13 +164,13 @@ class UpgradesIT {
             }
             assertThat(echo.firstBytes()).isEqualTo("ping");
             assertThat(router.record("tunnel.example.com:443").status()).isEqualTo(200);
-            int before = echo.accepted.get();
+            int before = echo.accepted();
             HttpExchange.Response open = HttpExchange.send(router.port,
                     "CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n"
                             .getBytes(StandardCharsets.ISO_8859_1));
             assertThat(open.status()).isEqualTo(404);
             assertThat(open.header("X-Cf-RouterError")).contains("unknown_route");
-            assertThat(echo.accepted.get()).isEqualTo(before);
+            assertThat(echo.accepted()).isEqualTo(before);
         }
     }
 
@@ -224,30 +222,15 @@ class UpgradesIT {
 
     /** Echoes every byte back; remembers what the first connection received first. */
     static final class EchoBackend implements AutoCloseable {
-        private final ServerSocket socket = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-        final AtomicInteger accepted = new AtomicInteger();
+        private final RawSocketServer server = RawSocketServer.start(this::echo);
         private volatile byte[] first;
 
-        EchoBackend() throws IOException {
-            Thread t = new Thread(() -> {
-                while (!socket.isClosed()) {
-                    try {
-                        Socket s = socket.accept();
-                        accepted.incrementAndGet();
-                        Thread c = new Thread(() -> echo(s));
-                        c.setDaemon(true);
-                        c.start();
-                    } catch (IOException e) {
-                        return;
-                    }
-                }
-            });
-            t.setDaemon(true);
-            t.start();
+        int port() {
+            return server.port();
         }
 
-        int port() {
-            return socket.getLocalPort();
+        int accepted() {
+            return server.accepted();
         }
 
         String firstBytes() {
@@ -273,7 +256,7 @@ class UpgradesIT {
 
         @Override
         public void close() throws IOException {
-            socket.close();
+            server.close();
         }
     }
 }
