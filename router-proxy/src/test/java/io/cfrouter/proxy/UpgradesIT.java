@@ -95,6 +95,41 @@ class UpgradesIT {
     }
 
     @Test
+    void shouldRecordTheBytesOfAWebSocketBothWaysWhenItCloses() throws Exception {
+        router.register("ws.example.com", webSocketEchoBackend());
+        byte[] text = new byte[100_000];
+        Arrays.fill(text, (byte) 'y');
+        byte[] message = WebSocketFrames.masked(0x1, text);
+        byte[] close = WebSocketFrames.masked(0x8, new byte[] {0x03, (byte) 0xE8}); // 1000: normal closure
+        long received = 0;
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", router.port));
+            s.setSoTimeout(10_000);
+            OutputStream out = s.getOutputStream();
+            out.write(("GET /ws-count HTTP/1.1\r\nHost: ws.example.com\r\nConnection: Upgrade\r\n"
+                    + "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+            out.flush();
+            InputStream in = s.getInputStream();
+            assertThat(RawBackend.readHead(in)).startsWith("HTTP/1.1 101 ");
+            out.write(message);
+            out.flush();
+            // The echo: an unmasked frame with a 64-bit length.
+            byte[] echo = in.readNBytes(2 + 8 + text.length);
+            assertThat(Arrays.copyOfRange(echo, 10, echo.length)).isEqualTo(text);
+            received += echo.length;
+            out.write(close);
+            out.flush();
+            // The backend answers the close and closes; the router closes the client's connection after it.
+            received += in.readAllBytes().length;
+        }
+        io.cfrouter.core.RequestRecord record = router.record("/ws-count");
+        assertThat(record.status()).isEqualTo(101);
+        assertThat(record.requestBytes()).isEqualTo(message.length + close.length);
+        assertThat(record.responseBytes()).isEqualTo(received).isGreaterThan(text.length);
+    }
+
+    @Test
     void shouldAnswer502WhenTheUpgradeBackendRefuses() {
         router.register("ws.example.com", FreePort.find());
         HttpExchange.Response r = HttpExchange.get(router.port, "ws.example.com", "/ws", "Connection: Upgrade",
@@ -163,7 +198,10 @@ class UpgradesIT {
                 assertThat(new String(in.readNBytes(4), StandardCharsets.ISO_8859_1)).isEqualTo("ping");
             }
             assertThat(echo.firstBytes()).isEqualTo("ping");
-            assertThat(router.record("tunnel.example.com:443").status()).isEqualTo(200);
+            io.cfrouter.core.RequestRecord record = router.record("tunnel.example.com:443");
+            assertThat(record.status()).isEqualTo(200);
+            assertThat(record.requestBytes()).isEqualTo(4);
+            assertThat(record.responseBytes()).isEqualTo(4);
             int before = echo.accepted();
             HttpExchange.Response open = HttpExchange.send(router.port,
                     "CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n"
@@ -171,6 +209,36 @@ class UpgradesIT {
             assertThat(open.status()).isEqualTo(404);
             assertThat(open.header("X-Cf-RouterError")).contains("unknown_route");
             assertThat(echo.accepted()).isEqualTo(before);
+        }
+    }
+
+    /** Client frames of RFC 6455 §5.2, written by hand so that the test knows every byte it sends. */
+    static final class WebSocketFrames {
+        private WebSocketFrames() {
+        }
+
+        /** A final frame with {@code opcode}, masked as a client must. */
+        static byte[] masked(int opcode, byte[] payload) {
+            ByteArrayOutputStream frame = new ByteArrayOutputStream();
+            frame.write(0x80 | opcode);
+            if (payload.length < 126) {
+                frame.write(0x80 | payload.length);
+            } else if (payload.length < 65_536) {
+                frame.write(0x80 | 126);
+                frame.write(payload.length >>> 8);
+                frame.write(payload.length);
+            } else {
+                frame.write(0x80 | 127);
+                for (int shift = 56; shift >= 0; shift -= 8) {
+                    frame.write((int) ((long) payload.length >>> shift));
+                }
+            }
+            byte[] mask = {0x12, 0x34, 0x56, 0x78};
+            frame.writeBytes(mask);
+            for (int i = 0; i < payload.length; i++) {
+                frame.write(payload[i] ^ mask[i & 3]);
+            }
+            return frame.toByteArray();
         }
     }
 
