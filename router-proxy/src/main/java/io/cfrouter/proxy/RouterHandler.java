@@ -98,6 +98,12 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
     @Override
     public void handleRequest(HttpServerExchange exchange) throws Exception {
         HeaderMap headers = exchange.getRequestHeaders();
+        if ((RequestHeadWatch.flags(exchange) & RequestHeadWatch.FOLDED) != 0) {
+            answerLocally(exchange, ProxiedRequest.orEmpty(headers.getFirst(Headers.HOST)), System.nanoTime(),
+                    System.currentTimeMillis());
+            RouterErrors.malformedRequest(exchange, "Obsolete line folding in the request header section.");
+            return;
+        }
         if (settings.healthcheckUserAgent().equals(headers.getFirst(Headers.USER_AGENT))) {
             healthCheck(exchange);
             return;

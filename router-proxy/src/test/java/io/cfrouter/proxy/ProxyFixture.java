@@ -21,7 +21,7 @@ final class ProxyFixture implements AutoCloseable {
 
     final RouteRegistry registry;
     final RouterHandler handler;
-    final Undertow server;
+    final ProxyListener server;
     final int port;
     final ConcurrentLinkedQueue<RequestRecord> records = new ConcurrentLinkedQueue<>();
     private final List<AutoCloseable> backends = new ArrayList<>();
@@ -41,7 +41,7 @@ final class ProxyFixture implements AutoCloseable {
                 .maxRequestHeaderBytes(settings.maxRequestHeaderBytes()).idleTimeout(Duration.ofSeconds(30))
                 .build();
         server.start();
-        port = port(server);
+        port = server.port();
     }
 
     static int port(Undertow server) {
