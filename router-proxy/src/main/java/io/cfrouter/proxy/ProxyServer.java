@@ -22,8 +22,9 @@ import java.util.Objects;
  * a whole request head within the header-read timeout of its first byte is closed (slowloris).
  *
  * <p>The listener also reads each request head's raw bytes for what Undertow's parser drops before any
- * handler runs: a header line folded onto the one before (refused with 400). An Undertow server built
- * from {@link #listenerOptions} has the options but not this check.
+ * handler runs: a header line folded onto the one before (refused with 400), a {@code ?} that Undertow
+ * leaves out of the query (the URI is forwarded as sent). An Undertow server built from
+ * {@link #listenerOptions} has the options but not these checks.
  *
  * <pre>{@code
  * ProxyListener server = ProxyServer.builder(handler).host("0.0.0.0").port(8081)

@@ -23,9 +23,15 @@ import java.nio.channels.FileChannel;
 
 /**
  * Reads the raw bytes of each request head on a client connection as Undertow's parser takes them in, for
- * what that parser leaves no trace of: an obs-fold line (a header line starting with a space or tab,
- * RFC 9112 §5.2), which Undertow joins into the line before; the router refuses the request
- * ({@link #FOLDED}).
+ * what that parser leaves no trace of:
+ *
+ * <ul>
+ *   <li>an obs-fold line (a header line starting with a space or tab, RFC 9112 §5.2), which Undertow joins
+ *       into the line before: the router refuses the request ({@link #FOLDED});</li>
+ *   <li>a {@code ?} that Undertow drops from the request target: one that ends it (the query is empty,
+ *       {@link #BARE_QUERY}) or one that starts the query ({@link #QUERY_QUESTION_MARK}); the URI is
+ *       forwarded with them.</li>
+ * </ul>
  *
  * <p>One per connection: the source conduit under Undertow's own, installed as the connection is accepted
  * ({@link #watching(ChannelListener)}). It looks only at head bytes: from the connection's first byte, and
@@ -42,6 +48,10 @@ final class RequestHeadWatch extends AbstractStreamSourceConduit<StreamSourceCon
 
     /** A header line of the head starts with a space or tab (obs-fold). */
     static final int FOLDED = 1;
+    /** The request target ends with the {@code ?} that starts its query: Undertow's query is empty. */
+    static final int BARE_QUERY = 1 << 1;
+    /** The query starts with a {@code ?}, which Undertow drops from it ({@code /p??q} has the query {@code q}). */
+    static final int QUERY_QUESTION_MARK = 1 << 2;
 
     private static final Logger LOGGER = LogManager.getLogger();
     private static final AttachmentKey<Integer> FLAGS = AttachmentKey.create(Integer.class);
@@ -62,10 +72,14 @@ final class RequestHeadWatch extends AbstractStreamSourceConduit<StreamSourceCon
     private int phase;
     private int methodLength;
     private int targetLength;
+    /** Where the first {@code ?} of the target is, -1 if none; the byte after it, 0 if none. */
+    private int queryMark;
+    private byte queryFirst;
     private int flags;
 
     private RequestHeadWatch(StreamSourceConduit next) {
         super(next);
+        queryMark = -1;
     }
 
     /** Wraps Undertow's open listener: each accepted connection's source gets a watch under Undertow's own. */
@@ -93,6 +107,19 @@ final class RequestHeadWatch extends AbstractStreamSourceConduit<StreamSourceCon
         return f == null ? 0 : f;
     }
 
+    /**
+     * What goes between the exchange's request URI and its query string for the target as sent: {@code ""}
+     * when there is no query, {@code "?"}, or {@code "??"} when Undertow dropped the query's leading
+     * {@code ?}.
+     */
+    static String querySeparator(HttpServerExchange exchange) {
+        int f = flags(exchange);
+        if ((f & QUERY_QUESTION_MARK) != 0) {
+            return "??";
+        }
+        return exchange.getQueryString().isEmpty() && (f & BARE_QUERY) == 0 ? "" : "?";
+    }
+
     private void begin(HttpServerExchange exchange) {
         int f = headFlags(exchange);
         scanning = false; // the body, if any, is not looked at
@@ -109,14 +136,23 @@ final class RequestHeadWatch extends AbstractStreamSourceConduit<StreamSourceCon
                     exchange.getRequestURI());
             return 0;
         }
-        String query = exchange.getQueryString();
-        int expectedTarget = exchange.getRequestURI().length() + (query.isEmpty() ? 0 : 1 + query.length());
+        int f = flags;
+        int expectedTarget = exchange.getRequestURI().length() + exchange.getQueryString().length();
+        if (queryMark >= 0) {
+            expectedTarget++;
+            if (queryFirst == '?') {
+                f |= QUERY_QUESTION_MARK;
+                expectedTarget++;
+            } else if (queryMark == targetLength - 1) {
+                f |= BARE_QUERY;
+            }
+        }
         if (methodLength != exchange.getRequestMethod().length() || targetLength != expectedTarget) {
             LOGGER.debug("The request head seen ({} + {} bytes) is not the one parsed for {} {}: not checked",
                     methodLength, targetLength, exchange.getRequestMethod(), exchange.getRequestURI());
             return 0;
         }
-        return flags;
+        return f;
     }
 
     /**
@@ -141,6 +177,8 @@ final class RequestHeadWatch extends AbstractStreamSourceConduit<StreamSourceCon
         phase = METHOD;
         methodLength = 0;
         targetLength = 0;
+        queryMark = -1;
+        queryFirst = 0;
         flags = 0;
         PooledByteBuffer readAhead = connection.getExtraBytes();
         if (readAhead != null) {
@@ -211,6 +249,12 @@ final class RequestHeadWatch extends AbstractStreamSourceConduit<StreamSourceCon
                     if (b == ' ') {
                         phase = VERSION;
                     } else {
+                        if (queryMark >= 0 && queryMark == targetLength - 1) {
+                            queryFirst = b;
+                        }
+                        if (b == '?' && queryMark < 0) {
+                            queryMark = targetLength;
+                        }
                         targetLength++;
                     }
                 }

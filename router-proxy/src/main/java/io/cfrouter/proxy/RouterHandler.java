@@ -272,7 +272,10 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
 
     // ---- request facts --------------------------------------------------------------------------------
 
-    /** The request URI in origin form, as the client sent it (percent-encoding, {@code ;}, {@code //} kept). */
+    /**
+     * The request URI in origin form, as the client sent it (percent-encoding, {@code ;}, {@code //} and every
+     * {@code ?} kept).
+     */
     static String uriOf(HttpServerExchange exchange) {
         String uri = exchange.getRequestURI();
         if (exchange.getRequestMethod().equals(Methods.CONNECT)) {
@@ -283,8 +286,8 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
             int slash = authority < 0 ? -1 : uri.indexOf('/', authority + 2);
             uri = slash < 0 ? "/" : uri.substring(slash);
         }
-        String query = exchange.getQueryString();
-        return query.isEmpty() ? uri : uri + '?' + query;
+        String separator = RequestHeadWatch.querySeparator(exchange);
+        return separator.isEmpty() ? uri : uri + separator + exchange.getQueryString();
     }
 
     private static String pathOf(HttpServerExchange exchange) {

@@ -21,8 +21,8 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * What the listener reads from the raw request heads, which Undertow's parser does not keep: obs-fold
- * lines; and that it reads nothing else (bodies, pipelined requests).
+ * What the listener reads from the raw request heads, which Undertow's parser does not keep: the {@code ?}
+ * marks of the target, obs-fold lines; and that it reads nothing else (bodies, pipelined requests).
  */
 class RequestHeadsIT {
 
@@ -61,6 +61,47 @@ class RequestHeadsIT {
         String head = raw.heads.poll(10, TimeUnit.SECONDS);
         assertThat(head).as("request head at the backend").isNotNull();
         return head;
+    }
+
+    // ---- ? before an empty query ------------------------------------------------------------------------
+
+    @Test
+    void shouldForwardEveryQuestionMarkOfTheTarget() throws Exception {
+        // Undertow's query string has neither a ? that ends the target nor one that starts the query.
+        for (String uri : List.of("/path?", "/?", "/a;p=1?", "//x?", "/x%3F?", "/path??", "/p??q", "/p???", "/??a=1",
+                "/p?q?", "/p?a&?b")) {
+            HttpExchange.Response response = HttpExchange.get(router.port, RAW, uri);
+            assertThat(response.status()).as(uri).isEqualTo(200);
+            assertThat(sentHead()).as(uri).startsWith("GET " + uri + " HTTP/1.1\r\n");
+        }
+        assertThat(router.record("/path?").status()).isEqualTo(200);
+        // Without the ?, nothing is added.
+        assertThat(HttpExchange.get(router.port, RAW, "/path").status()).isEqualTo(200);
+        assertThat(sentHead()).startsWith("GET /path HTTP/1.1\r\n");
+    }
+
+    @Test
+    void shouldForwardEveryQuestionMarkOnEveryRequestOfAConnection() throws Exception {
+        try (Connection c = new Connection()) {
+            c.write("GET /one? HTTP/1.1\r\nHost: " + RAW + "\r\n\r\nGET /two??x HTTP/1.1\r\nHost: " + RAW + "\r\n\r\n");
+            assertThat(c.read().status()).isEqualTo(200);
+            assertThat(c.read().status()).isEqualTo(200);
+            c.write("GET /three? HTTP/1.1\r\nHost: " + RAW + "\r\n\r\n");
+            assertThat(c.read().status()).isEqualTo(200);
+        }
+        assertThat(sentHead()).startsWith("GET /one? HTTP/1.1\r\n");
+        assertThat(sentHead()).startsWith("GET /two??x HTTP/1.1\r\n");
+        assertThat(sentHead()).startsWith("GET /three? HTTP/1.1\r\n");
+    }
+
+    @Test
+    void shouldRefuseAFragmentInTheRequestTargetAsUndertowDoes() {
+        // '#' may not appear in a request target (RFC 9112 §3.2): Undertow's parser answers 400 and closes.
+        for (String uri : List.of("/path?#", "/path#frag", "/p?q#")) {
+            HttpExchange.Response response = HttpExchange.get(router.port, RAW, uri);
+            assertThat(response.status()).as(uri).isEqualTo(400);
+        }
+        assertThat(raw.heads).isEmpty();
     }
 
     // ---- obs-fold ---------------------------------------------------------------------------------------
