@@ -23,8 +23,9 @@ import java.util.Objects;
  *
  * <p>The listener also reads each request head's raw bytes for what Undertow's parser drops before any
  * handler runs: a header line folded onto the one before (refused with 400), a {@code ?} that Undertow
- * leaves out of the query (the URI is forwarded as sent). An Undertow server built from
- * {@link #listenerOptions} has the options but not these checks.
+ * leaves out of the query (the URI is forwarded as sent), an HTTP/1.1 request without {@code Host}
+ * (answered with the contract's {@code empty_host} 400 rather than Undertow's bare one). An Undertow server
+ * built from {@link #listenerOptions} has the options but not these checks.
  *
  * <pre>{@code
  * ProxyListener server = ProxyServer.builder(handler).host("0.0.0.0").port(8081)

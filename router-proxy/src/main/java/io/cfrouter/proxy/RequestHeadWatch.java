@@ -6,6 +6,7 @@ import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.server.protocol.http.HttpServerConnection;
 import io.undertow.util.AttachmentKey;
+import io.undertow.util.ImmediatePooledByteBuffer;
 import io.undertow.util.Methods;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -20,6 +21,7 @@ import org.xnio.conduits.StreamSourceConduit;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 
 /**
  * Reads the raw bytes of each request head on a client connection as Undertow's parser takes them in, for
@@ -30,7 +32,11 @@ import java.nio.channels.FileChannel;
  *       into the line before: the router refuses the request ({@link #FOLDED});</li>
  *   <li>a {@code ?} that Undertow drops from the request target: one that ends it (the query is empty,
  *       {@link #BARE_QUERY}) or one that starts the query ({@link #QUERY_QUESTION_MARK}); the URI is
- *       forwarded with them.</li>
+ *       forwarded with them;</li>
+ *   <li>an HTTP/1.1 request without {@code Host}, which Undertow answers with a bare 400 ahead of every
+ *       handler: an empty {@code Host} line is added to the head before Undertow parses it, so that the
+ *       router answers it as the empty {@code Host} it is ({@link #HOST_ADDED}; origin and asterisk form
+ *       only, since Undertow checks the {@code Host} of the other forms against the target).</li>
  * </ul>
  *
  * <p>One per connection: the source conduit under Undertow's own, installed as the connection is accepted
@@ -52,9 +58,14 @@ final class RequestHeadWatch extends AbstractStreamSourceConduit<StreamSourceCon
     static final int BARE_QUERY = 1 << 1;
     /** The query starts with a {@code ?}, which Undertow drops from it ({@code /p??q} has the query {@code q}). */
     static final int QUERY_QUESTION_MARK = 1 << 2;
+    /** The HTTP/1.1 head had no {@code Host}; an empty one was added. */
+    static final int HOST_ADDED = 1 << 3;
 
     private static final Logger LOGGER = LogManager.getLogger();
     private static final AttachmentKey<Integer> FLAGS = AttachmentKey.create(Integer.class);
+    private static final byte[] EMPTY_HOST = "Host: \r\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] HOST = "host".getBytes(StandardCharsets.US_ASCII);
+    private static final long HTTP_1_1 = pack("HTTP/1.1");
 
     // Where the scan is in the head.
     private static final int METHOD = 0;
@@ -72,9 +83,15 @@ final class RequestHeadWatch extends AbstractStreamSourceConduit<StreamSourceCon
     private int phase;
     private int methodLength;
     private int targetLength;
+    private byte targetFirst;
     /** Where the first {@code ?} of the target is, -1 if none; the byte after it, 0 if none. */
     private int queryMark;
     private byte queryFirst;
+    private long version;
+    private int versionLength;
+    /** Bytes of {@code host} matched at the start of the current header name; -1 once it differs. */
+    private int hostMatched;
+    private boolean hostSeen;
     private int flags;
 
     private RequestHeadWatch(StreamSourceConduit next) {
@@ -177,14 +194,37 @@ final class RequestHeadWatch extends AbstractStreamSourceConduit<StreamSourceCon
         phase = METHOD;
         methodLength = 0;
         targetLength = 0;
+        targetFirst = 0;
         queryMark = -1;
         queryFirst = 0;
+        version = 0;
+        versionLength = 0;
+        hostMatched = 0;
+        hostSeen = false;
         flags = 0;
         PooledByteBuffer readAhead = connection.getExtraBytes();
-        if (readAhead != null) {
-            ByteBuffer b = readAhead.getBuffer();
-            scan(b, b.position(), b.limit());
+        if (readAhead == null) {
+            return;
         }
+        ByteBuffer b = readAhead.getBuffer();
+        int at = scan(b, b.position(), b.limit());
+        if (at < 0) {
+            return;
+        }
+        hostSeen = true;
+        if (b.limit() + EMPTY_HOST.length > b.capacity()) {
+            // No room after the bytes (Undertow's chunked decoder hands back just what it read ahead): copy them.
+            ByteBuffer copy = ByteBuffer.allocate(b.remaining() + EMPTY_HOST.length);
+            at -= b.position();
+            copy.put(b).flip();
+            connection.setExtraBytes(new ImmediatePooledByteBuffer(copy));
+            readAhead.close();
+            b = copy;
+        }
+        int end = b.limit();
+        b.limit(end + EMPTY_HOST.length);
+        addHost(b, at, end);
+        scan(b, at + EMPTY_HOST.length, b.limit());
     }
 
     // ---- reading --------------------------------------------------------------------------------------
@@ -195,11 +235,24 @@ final class RequestHeadWatch extends AbstractStreamSourceConduit<StreamSourceCon
             return next.read(dst);
         }
         int from = dst.position();
-        int n = next.read(dst);
-        if (n > 0) {
-            scan(dst, from, from + n);
+        int limit = dst.limit();
+        // Keep room for an added Host line: Undertow reads heads into a large buffer.
+        boolean reserve = dst.remaining() > 2 * EMPTY_HOST.length;
+        if (reserve) {
+            dst.limit(limit - EMPTY_HOST.length);
         }
-        return n;
+        int n;
+        try {
+            n = next.read(dst);
+        } finally {
+            dst.limit(limit);
+        }
+        if (n <= 0) {
+            return n;
+        }
+        int end = scanAndAmend(dst, from, from + n, limit);
+        dst.position(end);
+        return end - from;
     }
 
     @Override
@@ -233,8 +286,39 @@ final class RequestHeadWatch extends AbstractStreamSourceConduit<StreamSourceCon
 
     // ---- the scan -------------------------------------------------------------------------------------
 
-    /** Scans head bytes; stops at the end of the head ({@code scanning} off). */
-    private void scan(ByteBuffer buffer, int from, int to) {
+    /**
+     * Scans {@code buffer[from, to)}, adding the empty {@code Host} line where it is due and there is room
+     * up to {@code room}; returns the new end of the bytes.
+     */
+    private int scanAndAmend(ByteBuffer buffer, int from, int to, int room) {
+        int at = scan(buffer, from, to);
+        if (at < 0) {
+            return to;
+        }
+        hostSeen = true; // added here, or Undertow refuses the head
+        if (to + EMPTY_HOST.length > room) {
+            scan(buffer, at, to);
+            return to;
+        }
+        addHost(buffer, at, to);
+        scan(buffer, at + EMPTY_HOST.length, to + EMPTY_HOST.length);
+        return to + EMPTY_HOST.length;
+    }
+
+    /** Puts the empty {@code Host} line at {@code at}, moving {@code buffer[at, end)} after it. */
+    private void addHost(ByteBuffer buffer, int at, int end) {
+        for (int i = end - 1; i >= at; i--) {
+            buffer.put(i + EMPTY_HOST.length, buffer.get(i));
+        }
+        buffer.put(at, EMPTY_HOST);
+        flags |= HOST_ADDED;
+    }
+
+    /**
+     * Scans head bytes; stops at the end of the head ({@code scanning} off), or at the blank line of an
+     * HTTP/1.1 head without {@code Host}, returning its index for the line to be added there; else -1.
+     */
+    private int scan(ByteBuffer buffer, int from, int to) {
         for (int i = from; i < to && scanning; i++) {
             byte b = buffer.get(i);
             switch (phase) {
@@ -249,6 +333,9 @@ final class RequestHeadWatch extends AbstractStreamSourceConduit<StreamSourceCon
                     if (b == ' ') {
                         phase = VERSION;
                     } else {
+                        if (targetLength == 0) {
+                            targetFirst = b;
+                        }
                         if (queryMark >= 0 && queryMark == targetLength - 1) {
                             queryFirst = b;
                         }
@@ -261,25 +348,36 @@ final class RequestHeadWatch extends AbstractStreamSourceConduit<StreamSourceCon
                 case VERSION -> {
                     if (b == '\n') {
                         phase = LINE_START;
+                    } else if (b != '\r' && versionLength++ < 8) {
+                        version = version << 8 | (b & 0xFF);
                     }
                 }
                 case LINE_START -> {
-                    if (b == '\n') {
-                        endOfHead(); // a bare LF: Undertow refuses the head
-                    } else if (b == '\r') {
-                        phase = BLANK_LINE;
+                    if (b == '\r' || b == '\n') {
+                        if (!hostSeen && needsHost()) {
+                            return i;
+                        }
+                        if (b == '\n') {
+                            endOfHead(); // a bare LF: Undertow refuses the head
+                        } else {
+                            phase = BLANK_LINE;
+                        }
                     } else if (b == ' ' || b == '\t') {
                         flags |= FOLDED;
                         phase = VALUE;
                     } else {
+                        hostMatched = matchHost(0, b);
                         phase = NAME;
                     }
                 }
                 case NAME -> {
                     if (b == ':') {
+                        hostSeen |= hostMatched == HOST.length;
                         phase = VALUE;
                     } else if (b == '\n') {
                         phase = LINE_START;
+                    } else {
+                        hostMatched = matchHost(hostMatched, b);
                     }
                 }
                 case VALUE -> {
@@ -290,10 +388,30 @@ final class RequestHeadWatch extends AbstractStreamSourceConduit<StreamSourceCon
                 default -> endOfHead(); // BLANK_LINE: its LF (anything else, Undertow refuses)
             }
         }
+        return -1;
     }
 
     private void endOfHead() {
         scanning = false;
         complete = true;
+    }
+
+    private boolean needsHost() {
+        return versionLength == 8 && version == HTTP_1_1 && (targetFirst == '/' || targetFirst == '*');
+    }
+
+    private static int matchHost(int matched, byte b) {
+        if (matched < 0 || matched >= HOST.length) {
+            return -1;
+        }
+        return (b | 0x20) == HOST[matched] ? matched + 1 : -1;
+    }
+
+    private static long pack(String ascii) {
+        long v = 0;
+        for (int i = 0; i < ascii.length(); i++) {
+            v = v << 8 | ascii.charAt(i);
+        }
+        return v;
     }
 }

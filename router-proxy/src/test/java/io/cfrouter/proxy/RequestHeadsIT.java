@@ -21,8 +21,9 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * What the listener reads from the raw request heads, which Undertow's parser does not keep: the {@code ?}
- * marks of the target, obs-fold lines; and that it reads nothing else (bodies, pipelined requests).
+ * What the listener reads from the raw request heads, which Undertow's parser does not keep: a {@code ?}
+ * before an empty query, a missing {@code Host}, obs-fold lines; and that it reads nothing else (bodies,
+ * pipelined requests).
  */
 class RequestHeadsIT {
 
@@ -102,6 +103,71 @@ class RequestHeadsIT {
             assertThat(response.status()).as(uri).isEqualTo(400);
         }
         assertThat(raw.heads).isEmpty();
+    }
+
+    // ---- no Host ----------------------------------------------------------------------------------------
+
+    @Test
+    void shouldAnswerAnHttp11RequestWithoutHostWithTheEmptyHostError() {
+        for (String request : List.of("GET / HTTP/1.1\r\n\r\n",
+                "GET /no-host HTTP/1.1\r\nConnection: close\r\nX-Host: " + RAW + "\r\nHostname: " + RAW + "\r\n\r\n",
+                "OPTIONS * HTTP/1.1\r\n\r\n",
+                "POST /no-host-body HTTP/1.1\r\nContent-Length: 4\r\n\r\nbody")) {
+            HttpExchange.Response response = HttpExchange.send(router.port, request.getBytes(StandardCharsets.ISO_8859_1));
+            assertEmptyHost(response, request);
+        }
+        assertThat(router.record("/no-host").routerError()).isEqualTo("empty_host");
+        assertThat(raw.heads).isEmpty();
+    }
+
+    @Test
+    void shouldFindTheMissingHostWhenTheHeadArrivesInPieces() throws Exception {
+        String head = "GET /in-pieces HTTP/1.1\r\nX-A: 1\r\n\r\n";
+        // Split at every point around the end of the head, where the Host line goes in.
+        for (int split = head.length() - 6; split < head.length(); split++) {
+            try (Connection c = new Connection()) {
+                c.write(head.substring(0, split));
+                c.pauseForTheRouterToRead();
+                c.write(head.substring(split));
+                assertEmptyHost(c.read(), "split at " + split);
+            }
+        }
+        assertThat(raw.heads).isEmpty();
+    }
+
+    @Test
+    void shouldAnswerAnHttp11RequestWithoutHostBehindAnotherOnItsConnection() throws Exception {
+        try (Connection c = new Connection()) {
+            c.write("GET /first HTTP/1.1\r\nHost: " + RAW + "\r\n\r\nGET /second HTTP/1.1\r\n\r\n");
+            assertThat(c.read().status()).isEqualTo(200);
+            assertEmptyHost(c.read(), "pipelined");
+            c.write("GET /third HTTP/1.1\r\n\r\n");
+            assertEmptyHost(c.read(), "after a pipeline");
+            // Behind a chunked body, whose decoder reads ahead and hands the rest back.
+            c.write("POST /chunked HTTP/1.1\r\nHost: " + ECHO + "\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + "5\r\nhello\r\n0\r\n\r\nGET /after-chunks HTTP/1.1\r\n\r\n");
+            assertThat(c.read().bodyText()).isEqualTo("POST /chunked hello");
+            assertEmptyHost(c.read(), "after a chunked body");
+        }
+        assertThat(sentHead()).startsWith("GET /first HTTP/1.1\r\n");
+        assertThat(raw.heads).isEmpty();
+    }
+
+    @Test
+    void shouldLeaveAbsoluteFormWithoutHostToUndertow() {
+        // Undertow checks Host against the target's authority in absolute form: its own 400, nothing routed.
+        HttpExchange.Response response = HttpExchange.send(router.port,
+                ("GET http://" + RAW + "/abs HTTP/1.1\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+        assertThat(response.status()).isEqualTo(400);
+        assertThat(raw.heads).isEmpty();
+    }
+
+    private static void assertEmptyHost(HttpExchange.Response response, String what) {
+        assertThat(response.status()).as(what + ": " + response).isEqualTo(400);
+        assertThat(response.header("X-Cf-RouterError")).as(what).contains("empty_host");
+        assertThat(response.header("X-Content-Type-Options")).as(what).contains("nosniff");
+        assertThat(response.header("Content-Type")).as(what).contains("text/plain; charset=utf-8");
+        assertThat(response.bodyText()).as(what).isEqualTo("400 Bad Request: Request had empty Host header\n");
     }
 
     // ---- obs-fold ---------------------------------------------------------------------------------------
