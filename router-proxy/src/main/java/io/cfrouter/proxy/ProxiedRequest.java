@@ -263,8 +263,9 @@ final class ProxiedRequest extends Deadlines.Entry
                 clientGone = true;
             }
             if (exchange.getStatusCode() == 101) {
-                // Upgraded: the request lasts as long as the connection.
+                // Upgraded: the request lasts as long as the connection, which closes when idle.
                 exchange.getConnection().addCloseListener(connection -> finish());
+                ClientIdleTimeout.start(exchange);
             } else {
                 finish();
             }

@@ -38,12 +38,13 @@ public final class ProxyListener implements AutoCloseable {
     private final XnioWorker givenWorker;
     private final int ioThreads;
     private final int workerThreads;
+    private final long idleTimeoutMillis;
 
     private XnioWorker worker;
     private AcceptingChannel<StreamConnection> server;
 
     ProxyListener(HttpHandler handler, String host, int port, OptionMap serverOptions, XnioWorker givenWorker,
-                  int ioThreads, int workerThreads) {
+                  int ioThreads, int workerThreads, long idleTimeoutMillis) {
         this.handler = handler;
         this.host = host;
         this.port = port;
@@ -51,6 +52,7 @@ public final class ProxyListener implements AutoCloseable {
         this.givenWorker = givenWorker;
         this.ioThreads = ioThreads;
         this.workerThreads = workerThreads;
+        this.idleTimeoutMillis = idleTimeoutMillis;
     }
 
     /**
@@ -72,7 +74,9 @@ public final class ProxyListener implements AutoCloseable {
                     .getMap());
             open.setRootHandler(RequestHeadWatch.watching(handler));
             server = worker.createStreamConnectionServer(new InetSocketAddress(InetAddress.getByName(host), port),
-                    ChannelListeners.openListenerAdapter(RequestHeadWatch.watching(open)), OptionMap.builder()
+                    ChannelListeners.openListenerAdapter(
+                            ClientIdleTimeout.installing(RequestHeadWatch.watching(open), idleTimeoutMillis)),
+                    OptionMap.builder()
                             .set(Options.WORKER_IO_THREADS, worker.getIoThreadCount())
                             .set(Options.TCP_NODELAY, true)
                             .set(Options.REUSE_ADDRESSES, true)

@@ -147,14 +147,15 @@ public final class ProxyServer {
             @Override
             public <T> void set(Option<T> option, T value) {
                 // For this option Undertow 2.3's HTTP/1 listener puts an IdleTimeoutConduit over each connection
-                // and never sets its timeout, so it does nothing; without it, the connection's original source
-                // conduit is the request head watch, found from the exchange.
+                // and never sets its timeout, so it does nothing; the listener puts its own under the request head
+                // watch (ClientIdleTimeout), which is then the connection's original source conduit.
                 if (option != UndertowOptions.IDLE_TIMEOUT) {
                     options.set(option, value);
                 }
             }
         }, maxRequestHeaderBytes, idleTimeout, readHeaderTimeout);
-        return new ProxyListener(handler, host, port, options.getMap(), worker, ioThreads, Math.max(2, ioThreads));
+        return new ProxyListener(handler, host, port, options.getMap(), worker, ioThreads, Math.max(2, ioThreads),
+                millis(idleTimeout));
     }
 
     /**

@@ -31,7 +31,7 @@ import java.util.concurrent.TimeUnit;
  * request), then takes the client's connection over from Undertow and pipes bytes both ways until either
  * side closes. For {@code CONNECT} it first answers {@code 200 Connection Established}; for
  * {@code Upgrade: tcp} it answers nothing and the request head is not forwarded. Neither is cut by
- * {@code endpoint_timeout}; the listener's idle timeout still applies to the client side.
+ * {@code endpoint_timeout}; the client side closes after the listener's idle timeout.
  */
 final class Tunnels {
 
@@ -115,6 +115,7 @@ final class Tunnels {
         connection.setExtraBytes(null);
         client.getSourceChannel().setConduit(CountingConduits.fromClient(connection.getOriginalSourceConduit(), r));
         client.getSinkChannel().setConduit(connection.getOriginalSinkConduit());
+        ClientIdleTimeout.start(exchange);
         backend.getSourceChannel().setConduit(CountingConduits.fromBackend(backend.getSourceChannel().getConduit(), r));
         backend.setCloseListener(c -> {
             IoUtils.safeClose(client);

@@ -53,6 +53,10 @@ class UpgradesIT {
     }
 
     private int webSocketEchoBackend() {
+        return webSocketEchoBackend(router);
+    }
+
+    private static int webSocketEchoBackend(ProxyFixture router) {
         return router.backend(Handlers.websocket((exchange, channel) -> {
             channel.getReceiveSetter().set(new AbstractReceiveListener() {
                 @Override
@@ -127,6 +131,86 @@ class UpgradesIT {
         assertThat(record.status()).isEqualTo(101);
         assertThat(record.requestBytes()).isEqualTo(message.length + close.length);
         assertThat(record.responseBytes()).isEqualTo(received).isGreaterThan(text.length);
+    }
+
+    @Test
+    void shouldCloseIdleUpgradedAndTunnelledConnectionsAfterTheFrontendIdleTimeout() throws Exception {
+        Duration idleTimeout = Duration.ofSeconds(2);
+        try (ProxyFixture idle = new ProxyFixture(ProxySettings.defaults(), 0, h -> h, idleTimeout);
+             EchoBackend echo = new EchoBackend()) {
+            idle.register("ws.example.com", webSocketEchoBackend(idle));
+            idle.register("tcp.example.com", echo.port());
+            idle.register("tunnel.example.com", echo.port());
+            try (Socket ws = openWebSocket(idle.port, "/idle-ws")) {
+                assertClosedAfterIdling(ws, idleTimeout);
+            }
+            try (Socket tcp = connect(idle.port, "GET /idle-tcp HTTP/1.1\r\nHost: tcp.example.com\r\n"
+                    + "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\nhi")) {
+                assertThat(new String(tcp.getInputStream().readNBytes(2), StandardCharsets.ISO_8859_1)).isEqualTo("hi");
+                assertClosedAfterIdling(tcp, idleTimeout);
+            }
+            try (Socket tunnel = connect(idle.port,
+                    "CONNECT tunnel.example.com:443 HTTP/1.1\r\nHost: tunnel.example.com:443\r\n\r\n")) {
+                assertThat(RawBackend.readHead(tunnel.getInputStream())).startsWith("HTTP/1.1 200 ");
+                assertClosedAfterIdling(tunnel, idleTimeout);
+            }
+            // Each is logged once it closes.
+            assertThat(idle.record("/idle-ws").status()).isEqualTo(101);
+            assertThat(idle.record("/idle-tcp").status()).isEqualTo(101);
+            assertThat(idle.record("tunnel.example.com:443").status()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void shouldKeepABusyWebSocketOpenPastTheFrontendIdleTimeout() throws Exception {
+        Duration idleTimeout = Duration.ofSeconds(2);
+        try (ProxyFixture idle = new ProxyFixture(ProxySettings.defaults(), 0, h -> h, idleTimeout)) {
+            idle.register("ws.example.com", webSocketEchoBackend(idle));
+            try (Socket ws = openWebSocket(idle.port, "/busy-ws")) {
+                byte[] ping = "ping".getBytes(StandardCharsets.ISO_8859_1);
+                long end = System.nanoTime() + 2 * idleTimeout.toNanos() + TimeUnit.SECONDS.toNanos(1);
+                int messages = 0;
+                while (System.nanoTime() < end) {
+                    ws.getOutputStream().write(WebSocketFrames.masked(0x1, ping));
+                    ws.getOutputStream().flush();
+                    byte[] echo = ws.getInputStream().readNBytes(2 + ping.length);
+                    assertThat(echo).as("echo %d", messages).hasSize(2 + ping.length);
+                    messages++;
+                    TimeUnit.MILLISECONDS.sleep(200); // pacing: a message every 200 ms keeps it busy
+                }
+                assertClosedAfterIdling(ws, idleTimeout);
+            }
+        }
+    }
+
+    /** Connects to the router and sends {@code request}; reads time out after 15 s. */
+    private static Socket connect(int port, String request) throws IOException {
+        Socket s = new Socket();
+        s.connect(new InetSocketAddress("127.0.0.1", port));
+        s.setSoTimeout(15_000);
+        s.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+        s.getOutputStream().flush();
+        return s;
+    }
+
+    /** A WebSocket to ws.example.com through the router, after its 101. */
+    private static Socket openWebSocket(int port, String path) throws IOException {
+        Socket s = connect(port, "GET " + path + " HTTP/1.1\r\nHost: ws.example.com\r\nConnection: Upgrade\r\n"
+                + "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+        assertThat(RawBackend.readHead(s.getInputStream())).startsWith("HTTP/1.1 101 ");
+        return s;
+    }
+
+    /** Sends nothing more and expects the router to close the connection, not before the idle timeout. */
+    private static void assertClosedAfterIdling(Socket s, Duration idleTimeout) throws IOException {
+        long start = System.nanoTime();
+        InputStream in = s.getInputStream();
+        while (in.read() >= 0) {
+            // a WebSocket backend may say goodbye first
+        }
+        long idled = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertThat(idled).as("ms until the router closed the idle connection")
+                .isGreaterThanOrEqualTo(idleTimeout.toMillis() - 100);
     }
 
     @Test
