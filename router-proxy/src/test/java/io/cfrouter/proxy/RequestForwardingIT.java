@@ -52,7 +52,7 @@ class RequestForwardingIT {
             assertThat(HttpExchange.get(router.port, "app.example.com", "/again").status()).isEqualTo(200);
             sentHead();
         }
-        assertThat(backend.connections.get()).as("backend connections for %d requests", requests)
+        assertThat(backend.connections()).as("backend connections for %d requests", requests)
                 .isLessThanOrEqualTo(requests / 4);
     }
 
