@@ -94,7 +94,7 @@ final class RequestHeadWatch extends AbstractStreamSourceConduit<StreamSourceCon
     private boolean hostSeen;
     private int flags;
 
-    private RequestHeadWatch(StreamSourceConduit next) {
+    RequestHeadWatch(StreamSourceConduit next) {
         super(next);
         queryMark = -1;
     }
@@ -135,6 +135,11 @@ final class RequestHeadWatch extends AbstractStreamSourceConduit<StreamSourceCon
             return "??";
         }
         return exchange.getQueryString().isEmpty() && (f & BARE_QUERY) == 0 ? "" : "?";
+    }
+
+    /** The facts of the last head seen to its end ({@link #FOLDED}, {@link #HOST_ADDED}), -1 while none is. */
+    int scanned() {
+        return complete ? flags : -1;
     }
 
     private void begin(HttpServerExchange exchange) {
