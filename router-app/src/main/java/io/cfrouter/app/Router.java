@@ -7,6 +7,7 @@ import io.cfrouter.nats.NatsAdapter;
 import io.cfrouter.nats.NatsSettings;
 import io.cfrouter.nats.NatsStats;
 import io.cfrouter.proxy.ProxyExtension;
+import io.cfrouter.proxy.ProxyListener;
 import io.cfrouter.proxy.ProxyServer;
 import io.cfrouter.proxy.ProxySettings;
 import io.cfrouter.proxy.RouterHandler;
@@ -14,14 +15,9 @@ import io.cfrouter.registry.RouteRegistry;
 import io.cfrouter.status.RouterStatistics;
 import io.cfrouter.status.StatusServer;
 import io.cfrouter.status.StatusSettings;
-import io.undertow.Undertow;
-import io.undertow.UndertowOptions;
 import io.undertow.server.handlers.GracefulShutdownHandler;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
-import org.xnio.OptionMap;
-import org.xnio.Options;
-import org.xnio.Xnio;
 import org.xnio.XnioWorker;
 
 import java.io.IOException;
@@ -82,7 +78,7 @@ final class Router implements AutoCloseable {
     private final StatusServer statusServer;
 
     private volatile NatsAdapter nats;
-    private Undertow proxyServer;
+    private ProxyListener proxyServer;
     private XnioWorker proxyWorker;
     private GracefulShutdownHandler proxyShutdown;
     private RouterHandler routerHandler;
@@ -182,17 +178,20 @@ final class Router implements AutoCloseable {
         List<ProxyExtension> extensions = ProxyExtension.load(Router.class.getClassLoader());
         extensions.forEach(e -> LOGGER.info("Proxy extension {} (order {})", e.getClass().getName(), e.order()));
         proxyShutdown = new GracefulShutdownHandler(ProxyExtension.wrapAll(extensions, routerHandler));
-        proxyWorker = newProxyWorker(settings.effectiveProxyIoThreads(), settings.effectiveProxyWorkerThreads());
-        // Thread counts live in newProxyWorker(): with an external worker, setIoThreads/setWorkerThreads
-        // on this builder have no effect.
-        proxyServer = ProxyServer.listenerOptions(Undertow.builder(), settings.maxRequestHeaderBytes(),
-                        settings.frontendIdleTimeout(), settings.readHeaderTimeout())
-                .setWorker(proxyWorker)
-                .addHttpListener(settings.port(), settings.host())
-                .setHandler(proxyShutdown)
+        // The proxy's threads (proxy_io_threads, proxy_worker_threads), owned here rather than by the listener so
+        // that stopping the listener during a drain leaves requests in flight running.
+        proxyWorker = ProxyServer.newWorker("cf-router-proxy", settings.effectiveProxyIoThreads(),
+                settings.effectiveProxyWorkerThreads());
+        proxyServer = ProxyServer.builder(proxyShutdown)
+                .host(settings.host())
+                .port(settings.port())
+                .maxRequestHeaderBytes(settings.maxRequestHeaderBytes())
+                .idleTimeout(settings.frontendIdleTimeout())
+                .readHeaderTimeout(settings.readHeaderTimeout())
+                .worker(proxyWorker)
                 .build();
         listen(proxyServer, "port", settings.port());
-        proxyPort = boundPort(proxyServer);
+        proxyPort = proxyServer.port();
         health.set(Health.State.HEALTHY);
         LOGGER.info("cf-router {} listening: proxy on {}:{}, status on {}:{}, NATS at {}", routerId,
                 settings.host(), proxyPort, settings.host(), statusServer.port(), settings.nats());
@@ -330,7 +329,7 @@ final class Router implements AutoCloseable {
     }
 
     /** Starts {@code server}; a port that cannot be bound becomes one line naming {@code key}. */
-    private void listen(Undertow server, String key, int port) throws StartupException {
+    private void listen(ProxyListener server, String key, int port) throws StartupException {
         try {
             server.start();
         } catch (RuntimeException e) {
@@ -344,23 +343,6 @@ final class Router implements AutoCloseable {
         }
     }
 
-    /**
-     * The proxy's I/O and worker threads ({@code proxy_io_threads}, {@code proxy_worker_threads}). Owned here
-     * rather than by the server so that stopping the listener during a drain leaves requests in flight running.
-     */
-    private static XnioWorker newProxyWorker(int ioThreads, int workerThreads) throws IOException {
-        return Xnio.getInstance(Undertow.class.getClassLoader()).createWorker(OptionMap.builder()
-                .set(Options.WORKER_NAME, "cf-router-proxy")
-                .set(Options.WORKER_IO_THREADS, ioThreads)
-                .set(Options.CONNECTION_HIGH_WATER, 1_000_000)
-                .set(Options.CONNECTION_LOW_WATER, 1_000_000)
-                .set(Options.WORKER_TASK_CORE_THREADS, workerThreads)
-                .set(Options.WORKER_TASK_MAX_THREADS, workerThreads)
-                .set(Options.TCP_NODELAY, true)
-                .set(Options.CORK, true)
-                .getMap());
-    }
-
     /** {@code message} with the user and password of any {@code scheme://user:pass@host} masked. */
     static String withoutCredentials(String message) {
         return message == null ? "" : CREDENTIALS_IN_URL.matcher(message).replaceAll("$1***@");
@@ -370,10 +352,6 @@ final class Router implements AutoCloseable {
     static String human(Duration d) {
         long millis = d.toMillis();
         return millis % 1000 == 0 ? millis / 1000 + "s" : millis + "ms";
-    }
-
-    private static int boundPort(Undertow server) {
-        return ((InetSocketAddress) server.getListenerInfo().get(0).getAddress()).getPort();
     }
 
     private static String localIp() {

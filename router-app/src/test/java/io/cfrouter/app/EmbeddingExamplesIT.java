@@ -10,6 +10,7 @@ import io.cfrouter.core.RouteKey;
 import io.cfrouter.core.Ticker;
 import io.cfrouter.nats.RouteRegistrar;
 import io.cfrouter.proxy.ProxyExtension;
+import io.cfrouter.proxy.ProxyListener;
 import io.cfrouter.proxy.ProxyServer;
 import io.cfrouter.proxy.ProxySettings;
 import io.cfrouter.proxy.RouterHandler;
@@ -160,7 +161,7 @@ class EmbeddingExamplesIT {
                 .build();
 
         // ProxyServer: an Undertow listener with the options the proxy needs (URI not decoded, ...)
-        Undertow server = ProxyServer.builder(new RequireBearerToken("let-me-in", router))
+        ProxyListener server = ProxyServer.builder(new RequireBearerToken("let-me-in", router))
                 .host("127.0.0.1")
                 .port(0) // 0: any free port
                 .build();
@@ -171,7 +172,7 @@ class EmbeddingExamplesIT {
         // /snippet
         toClose.add(router);
         toClose.add(server::stop);
-        int port = ((InetSocketAddress) server.getListenerInfo().get(0).getAddress()).getPort();
+        int port = server.port();
 
         HttpExchange.Response refused = HttpExchange.get(port, "orders.example.com", "/list");
         assertThat(refused.status()).isEqualTo(401);

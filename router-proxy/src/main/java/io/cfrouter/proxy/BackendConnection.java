@@ -60,7 +60,7 @@ final class BackendConnection implements ClientConnection {
         delegate.sendRequest(clientRequest, new ClientCallback<>() {
             @Override
             public void completed(ClientExchange result) {
-                callback.completed(new BackendExchange(result, request));
+                callback.completed(new BackendExchange(result, request, BackendConnection.this));
             }
 
             @Override
@@ -89,9 +89,17 @@ final class BackendConnection implements ClientConnection {
         }
     }
 
+    /**
+     * Undertow's proxy pipes an upgraded connection (WebSocket) itself: count what passes through the backend's
+     * side of it, both ways, for the request's record.
+     */
     @Override
     public StreamConnection performUpgrade() throws IOException {
-        return delegate.performUpgrade();
+        StreamConnection upgraded = delegate.performUpgrade();
+        upgraded.getSourceChannel().setConduit(
+                CountingConduits.fromBackend(upgraded.getSourceChannel().getConduit(), request));
+        upgraded.getSinkChannel().setConduit(CountingConduits.toBackend(upgraded.getSinkChannel().getConduit(), request));
+        return upgraded;
     }
 
     @Override

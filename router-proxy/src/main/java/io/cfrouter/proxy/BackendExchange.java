@@ -26,10 +26,12 @@ final class BackendExchange implements ClientExchange {
 
     private final ClientExchange delegate;
     private final ProxiedRequest request;
+    private final BackendConnection connection;
 
-    BackendExchange(ClientExchange delegate, ProxiedRequest request) {
+    BackendExchange(ClientExchange delegate, ProxiedRequest request, BackendConnection connection) {
         this.delegate = delegate;
         this.request = request;
+        this.connection = connection;
     }
 
     @Override
@@ -148,9 +150,10 @@ final class BackendExchange implements ClientExchange {
         return delegate.getContinueResponse();
     }
 
+    /** The request's view of the connection: Undertow's proxy upgrades it through this. */
     @Override
     public ClientConnection getConnection() {
-        return delegate.getConnection();
+        return connection;
     }
 
     @Override

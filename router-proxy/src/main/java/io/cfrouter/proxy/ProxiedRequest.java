@@ -59,7 +59,7 @@ final class ProxiedRequest extends Deadlines.Entry
     String xForwardedFor = "";
     String xForwardedProto = "";
     long requestBytes;
-    /** Bytes from the backend through a raw tunnel (the exchange does not see them). */
+    /** Bytes from the backend through an upgraded connection or raw tunnel (the exchange does not see them). */
     long tunnelResponseBytes;
 
     boolean timedOut;
@@ -263,8 +263,9 @@ final class ProxiedRequest extends Deadlines.Entry
                 clientGone = true;
             }
             if (exchange.getStatusCode() == 101) {
-                // Upgraded: the request lasts as long as the connection.
+                // Upgraded: the request lasts as long as the connection, which closes when idle.
                 exchange.getConnection().addCloseListener(connection -> finish());
+                ClientIdleTimeout.start(exchange);
             } else {
                 finish();
             }
@@ -310,7 +311,7 @@ final class ProxiedRequest extends Deadlines.Entry
         String routerError = ex.getResponseHeaders().getFirst(RouterErrors.X_CF_ROUTER_ERROR);
         return new RequestRecord(host, startMillis, ex.getRequestMethod().toString(), RouterHandler.uriOf(ex),
                 ex.getProtocol().toString(), status, requestBytes,
-                recordStatus != 0 ? tunnelResponseBytes : ex.getResponseBytesSent(),
+                ex.getResponseBytesSent() + tunnelResponseBytes,
                 orEmpty(ex.getRequestHeaders().getFirst(Headers.REFERER)),
                 orEmpty(ex.getRequestHeaders().getFirst(Headers.USER_AGENT)), clientAddress(source, sourceIp),
                 servedAddress, xForwardedFor, xForwardedProto, requestId,

@@ -3,7 +3,13 @@ package io.cfrouter.proxy;
 import io.undertow.Undertow;
 import io.undertow.UndertowOptions;
 import io.undertow.server.HttpHandler;
+import org.xnio.Option;
+import org.xnio.OptionMap;
+import org.xnio.Options;
+import org.xnio.Xnio;
+import org.xnio.XnioWorker;
 
+import java.io.IOException;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -15,14 +21,20 @@ import java.util.Objects;
  * idle client connections close after the frontend idle timeout, and a connection that has not delivered
  * a whole request head within the header-read timeout of its first byte is closed (slowloris).
  *
+ * <p>The listener also reads each request head's raw bytes for what Undertow's parser drops before any
+ * handler runs: a header line folded onto the one before (refused with 400), a {@code ?} that Undertow
+ * leaves out of the query (the URI is forwarded as sent), an HTTP/1.1 request without {@code Host}
+ * (answered with the contract's {@code empty_host} 400 rather than Undertow's bare one). An Undertow server
+ * built from {@link #listenerOptions} has the options but not these checks.
+ *
  * <pre>{@code
- * Undertow server = ProxyServer.builder(handler).host("0.0.0.0").port(8081)
+ * ProxyListener server = ProxyServer.builder(handler).host("0.0.0.0").port(8081)
  *         .maxRequestHeaderBytes(settings.maxRequestHeaderBytes()).idleTimeout(Duration.ofSeconds(900))
  *         .build();
  * server.start();
  * }</pre>
  *
- * Not thread-safe; the server it builds is Undertow's own.
+ * Not thread-safe.
  */
 public final class ProxyServer {
 
@@ -38,6 +50,7 @@ public final class ProxyServer {
     private Duration idleTimeout = Duration.ofSeconds(900);
     private Duration readHeaderTimeout = DEFAULT_READ_HEADER_TIMEOUT;
     private int ioThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
+    private XnioWorker worker;
 
     private ProxyServer(HttpHandler handler) {
         this.handler = Objects.requireNonNull(handler, "handler");
@@ -100,14 +113,49 @@ public final class ProxyServer {
         return this;
     }
 
-    /** The server, not yet started. */
-    public Undertow build() {
-        return listenerOptions(Undertow.builder(), maxRequestHeaderBytes, idleTimeout, readHeaderTimeout)
-                .addHttpListener(port, host)
-                .setIoThreads(ioThreads)
-                .setWorkerThreads(Math.max(2, ioThreads))
-                .setHandler(handler)
-                .build();
+    /**
+     * The XNIO worker to run on, owned by the caller, instead of one of the listener's own: stopping the
+     * listener then leaves it, and connections already accepted, running ({@link #ioThreads} does not apply).
+     */
+    public ProxyServer worker(XnioWorker worker) {
+        this.worker = Objects.requireNonNull(worker, "worker");
+        return this;
+    }
+
+    /**
+     * An XNIO worker with the options the listener gives its own, for {@link #worker}: named {@code name},
+     * with {@code ioThreads} I/O threads and {@code workerThreads} worker threads. The caller shuts it down.
+     */
+    public static XnioWorker newWorker(String name, int ioThreads, int workerThreads) throws IOException {
+        Objects.requireNonNull(name, "name");
+        return Xnio.getInstance(Undertow.class.getClassLoader()).createWorker(OptionMap.builder()
+                .set(Options.WORKER_NAME, name)
+                .set(Options.WORKER_IO_THREADS, ioThreads)
+                .set(Options.CONNECTION_HIGH_WATER, 1_000_000)
+                .set(Options.CONNECTION_LOW_WATER, 1_000_000)
+                .set(Options.WORKER_TASK_CORE_THREADS, workerThreads)
+                .set(Options.WORKER_TASK_MAX_THREADS, workerThreads)
+                .set(Options.TCP_NODELAY, true)
+                .set(Options.CORK, true)
+                .getMap());
+    }
+
+    /** The listener, not yet started. */
+    public ProxyListener build() {
+        OptionMap.Builder options = OptionMap.builder();
+        applyOptions(new OptionSink() {
+            @Override
+            public <T> void set(Option<T> option, T value) {
+                // For this option Undertow 2.3's HTTP/1 listener puts an IdleTimeoutConduit over each connection
+                // and never sets its timeout, so it does nothing; the listener puts its own under the request head
+                // watch (ClientIdleTimeout), which is then the connection's original source conduit.
+                if (option != UndertowOptions.IDLE_TIMEOUT) {
+                    options.set(option, value);
+                }
+            }
+        }, maxRequestHeaderBytes, idleTimeout, readHeaderTimeout);
+        return new ProxyListener(handler, host, port, options.getMap(), worker, ioThreads, Math.max(2, ioThreads),
+                millis(idleTimeout));
     }
 
     /**
@@ -130,22 +178,36 @@ public final class ProxyServer {
      */
     public static Undertow.Builder listenerOptions(Undertow.Builder builder, int maxRequestHeaderBytes,
                                                    Duration idleTimeout, Duration readHeaderTimeout) {
+        applyOptions(new OptionSink() {
+            @Override
+            public <T> void set(Option<T> option, T value) {
+                builder.setServerOption(option, value);
+            }
+        }, maxRequestHeaderBytes, idleTimeout, readHeaderTimeout);
+        return builder;
+    }
+
+    /** Where {@link #applyOptions} puts the options: an Undertow builder, or the listener's own map. */
+    private interface OptionSink {
+        <T> void set(Option<T> option, T value);
+    }
+
+    private static void applyOptions(OptionSink sink, int maxRequestHeaderBytes, Duration idleTimeout,
+                                     Duration readHeaderTimeout) {
         int idleMillis = millis(idleTimeout);
-        return builder
-                .setServerOption(UndertowOptions.DECODE_URL, false)
-                .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, -1L)
-                .setServerOption(UndertowOptions.MAX_HEADER_SIZE,
-                        (int) Math.min(Integer.MAX_VALUE, (long) maxRequestHeaderBytes + HEADER_SLACK))
-                .setServerOption(UndertowOptions.MAX_HEADERS, 10_000)
-                .setServerOption(UndertowOptions.MAX_PARAMETERS, 100_000)
-                .setServerOption(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false)
-                .setServerOption(UndertowOptions.ALWAYS_SET_DATE, true)
-                .setServerOption(UndertowOptions.IDLE_TIMEOUT, idleMillis)
-                .setServerOption(UndertowOptions.NO_REQUEST_TIMEOUT, idleMillis)
-                // Undertow starts this clock on the first read that leaves the head incomplete and does not
-                // restart it for later bytes, so a byte-a-second head is cut once it runs out.
-                .setServerOption(UndertowOptions.REQUEST_PARSE_TIMEOUT,
-                        millis(positive(readHeaderTimeout, "readHeaderTimeout")));
+        sink.set(UndertowOptions.DECODE_URL, false);
+        sink.set(UndertowOptions.MAX_ENTITY_SIZE, -1L);
+        sink.set(UndertowOptions.MAX_HEADER_SIZE,
+                (int) Math.min(Integer.MAX_VALUE, (long) maxRequestHeaderBytes + HEADER_SLACK));
+        sink.set(UndertowOptions.MAX_HEADERS, 10_000);
+        sink.set(UndertowOptions.MAX_PARAMETERS, 100_000);
+        sink.set(UndertowOptions.ALWAYS_SET_KEEP_ALIVE, false);
+        sink.set(UndertowOptions.ALWAYS_SET_DATE, true);
+        sink.set(UndertowOptions.IDLE_TIMEOUT, idleMillis);
+        sink.set(UndertowOptions.NO_REQUEST_TIMEOUT, idleMillis);
+        // Undertow starts this clock on the first read that leaves the head incomplete and does not
+        // restart it for later bytes, so a byte-a-second head is cut once it runs out.
+        sink.set(UndertowOptions.REQUEST_PARSE_TIMEOUT, millis(positive(readHeaderTimeout, "readHeaderTimeout")));
     }
 
     private static int millis(Duration d) {

@@ -98,6 +98,12 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
     @Override
     public void handleRequest(HttpServerExchange exchange) throws Exception {
         HeaderMap headers = exchange.getRequestHeaders();
+        if ((RequestHeadWatch.flags(exchange) & RequestHeadWatch.FOLDED) != 0) {
+            answerLocally(exchange, ProxiedRequest.orEmpty(headers.getFirst(Headers.HOST)), System.nanoTime(),
+                    System.currentTimeMillis());
+            RouterErrors.malformedRequest(exchange, "Obsolete line folding in the request header section.");
+            return;
+        }
         if (settings.healthcheckUserAgent().equals(headers.getFirst(Headers.USER_AGENT))) {
             healthCheck(exchange);
             return;
@@ -266,7 +272,10 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
 
     // ---- request facts --------------------------------------------------------------------------------
 
-    /** The request URI in origin form, as the client sent it (percent-encoding, {@code ;}, {@code //} kept). */
+    /**
+     * The request URI in origin form, as the client sent it (percent-encoding, {@code ;}, {@code //} and every
+     * {@code ?} kept).
+     */
     static String uriOf(HttpServerExchange exchange) {
         String uri = exchange.getRequestURI();
         if (exchange.getRequestMethod().equals(Methods.CONNECT)) {
@@ -277,8 +286,8 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
             int slash = authority < 0 ? -1 : uri.indexOf('/', authority + 2);
             uri = slash < 0 ? "/" : uri.substring(slash);
         }
-        String query = exchange.getQueryString();
-        return query.isEmpty() ? uri : uri + '?' + query;
+        String separator = RequestHeadWatch.querySeparator(exchange);
+        return separator.isEmpty() ? uri : uri + separator + exchange.getQueryString();
     }
 
     private static String pathOf(HttpServerExchange exchange) {

@@ -17,14 +17,11 @@ import org.xnio.Options;
 import org.xnio.StreamConnection;
 import org.xnio.XnioExecutor;
 import org.xnio.channels.StreamSinkChannel;
-import org.xnio.conduits.AbstractStreamSourceConduit;
-import org.xnio.conduits.StreamSourceConduit;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channel;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 
@@ -34,7 +31,7 @@ import java.util.concurrent.TimeUnit;
  * request), then takes the client's connection over from Undertow and pipes bytes both ways until either
  * side closes. For {@code CONNECT} it first answers {@code 200 Connection Established}; for
  * {@code Upgrade: tcp} it answers nothing and the request head is not forwarded. Neither is cut by
- * {@code endpoint_timeout}; the listener's idle timeout still applies to the client side.
+ * {@code endpoint_timeout}; the client side closes after the listener's idle timeout.
  */
 final class Tunnels {
 
@@ -116,9 +113,10 @@ final class Tunnels {
         StreamConnection client = connection.getChannel();
         PooledByteBuffer extra = connection.getExtraBytes();
         connection.setExtraBytes(null);
-        client.getSourceChannel().setConduit(new Counted(connection.getOriginalSourceConduit(), r, true));
+        client.getSourceChannel().setConduit(CountingConduits.fromClient(connection.getOriginalSourceConduit(), r));
         client.getSinkChannel().setConduit(connection.getOriginalSinkConduit());
-        backend.getSourceChannel().setConduit(new Counted(backend.getSourceChannel().getConduit(), r, false));
+        ClientIdleTimeout.start(exchange);
+        backend.getSourceChannel().setConduit(CountingConduits.fromBackend(backend.getSourceChannel().getConduit(), r));
         backend.setCloseListener(c -> {
             IoUtils.safeClose(client);
             r.finish();
@@ -185,49 +183,6 @@ final class Tunnels {
             then.run();
         } catch (IOException e) {
             IoUtils.safeClose(a, b);
-        }
-    }
-
-    /** Counts the bytes read from one side, for the record; both sides live on the exchange's I/O thread. */
-    private static final class Counted extends AbstractStreamSourceConduit<StreamSourceConduit> {
-        private final ProxiedRequest request;
-        private final boolean fromClient;
-
-        Counted(StreamSourceConduit next, ProxiedRequest request, boolean fromClient) {
-            super(next);
-            this.request = request;
-            this.fromClient = fromClient;
-        }
-
-        private long count(long n) {
-            if (n > 0) {
-                if (fromClient) {
-                    request.requestBytes += n;
-                } else {
-                    request.tunnelResponseBytes += n;
-                }
-            }
-            return n;
-        }
-
-        @Override
-        public int read(ByteBuffer dst) throws IOException {
-            return (int) count(next.read(dst));
-        }
-
-        @Override
-        public long read(ByteBuffer[] dsts, int offs, int len) throws IOException {
-            return count(next.read(dsts, offs, len));
-        }
-
-        @Override
-        public long transferTo(long position, long count, FileChannel target) throws IOException {
-            return count(next.transferTo(position, count, target));
-        }
-
-        @Override
-        public long transferTo(long count, ByteBuffer throughBuffer, StreamSinkChannel target) throws IOException {
-            return count(next.transferTo(count, throughBuffer, target));
         }
     }
 

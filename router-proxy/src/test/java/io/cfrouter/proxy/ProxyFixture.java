@@ -21,7 +21,7 @@ final class ProxyFixture implements AutoCloseable {
 
     final RouteRegistry registry;
     final RouterHandler handler;
-    final Undertow server;
+    final ProxyListener server;
     final int port;
     final ConcurrentLinkedQueue<RequestRecord> records = new ConcurrentLinkedQueue<>();
     private final List<AutoCloseable> backends = new ArrayList<>();
@@ -35,13 +35,17 @@ final class ProxyFixture implements AutoCloseable {
     }
 
     ProxyFixture(ProxySettings settings, int maxConns, UnaryOperator<HttpHandler> wrap) {
+        this(settings, maxConns, wrap, Duration.ofSeconds(30));
+    }
+
+    ProxyFixture(ProxySettings settings, int maxConns, UnaryOperator<HttpHandler> wrap, Duration idleTimeout) {
         registry = RouteRegistry.builder().maxConnsPerEndpoint(maxConns).build();
         handler = RouterHandler.builder(registry).settings(settings).observer(records::add).build();
         server = ProxyServer.builder(wrap.apply(handler)).host("127.0.0.1").port(0).ioThreads(2)
-                .maxRequestHeaderBytes(settings.maxRequestHeaderBytes()).idleTimeout(Duration.ofSeconds(30))
+                .maxRequestHeaderBytes(settings.maxRequestHeaderBytes()).idleTimeout(idleTimeout)
                 .build();
         server.start();
-        port = port(server);
+        port = server.port();
     }
 
     static int port(Undertow server) {

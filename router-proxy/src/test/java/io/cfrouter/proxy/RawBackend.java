@@ -1,16 +1,15 @@
 package io.cfrouter.proxy;
 
+import io.cfrouter.testsupport.RawSocketServer;
+
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A backend on a raw socket that answers each (bodiless) request with its own head, byte for byte, as the
@@ -18,33 +17,16 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class RawBackend implements AutoCloseable {
 
-    final ServerSocket socket;
     final BlockingQueue<String> heads = new LinkedBlockingQueue<>();
-    final AtomicInteger connections = new AtomicInteger();
-
-    RawBackend() throws IOException {
-        socket = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-        Thread t = new Thread(this::accept, "raw-backend");
-        t.setDaemon(true);
-        t.start();
-    }
+    private final RawSocketServer server = RawSocketServer.start(this::serve);
 
     int port() {
-        return socket.getLocalPort();
+        return server.port();
     }
 
-    private void accept() {
-        while (!socket.isClosed()) {
-            try {
-                Socket s = socket.accept();
-                connections.incrementAndGet();
-                Thread t = new Thread(() -> serve(s), "raw-backend-conn");
-                t.setDaemon(true);
-                t.start();
-            } catch (IOException e) {
-                return;
-            }
-        }
+    /** Connections accepted so far. */
+    int connections() {
+        return server.accepted();
     }
 
     private void serve(Socket s) {
@@ -86,6 +68,6 @@ final class RawBackend implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        socket.close();
+        server.close();
     }
 }

@@ -52,7 +52,7 @@ class RequestForwardingIT {
             assertThat(HttpExchange.get(router.port, "app.example.com", "/again").status()).isEqualTo(200);
             sentHead();
         }
-        assertThat(backend.connections.get()).as("backend connections for %d requests", requests)
+        assertThat(backend.connections()).as("backend connections for %d requests", requests)
                 .isLessThanOrEqualTo(requests / 4);
     }
 
@@ -168,13 +168,12 @@ class RequestForwardingIT {
     }
 
     @Test
-    void shouldRejectAnHttp11RequestWithoutHostBeforeRouting() {
-        // HTTP/1.1 requires Host (RFC 9112 §3.2): Undertow's own HostHeaderHandler, hard-wired ahead of every
-        // root handler, answers a bare 400, as Go's HTTP server does ahead of gorouter. Nothing is routed.
+    void shouldAnswerAnHttp11RequestWithoutHostWithTheEmptyHostError() {
+        // HTTP/1.1 requires Host (RFC 9112 §3.2); Undertow would answer a bare 400 ahead of every handler, so
+        // the listener adds an empty Host line to the head (RequestHeadsIT has the other cases).
         HttpExchange.Response response = HttpExchange.send(router.port,
                 "GET / HTTP/1.1\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
-        assertThat(response.status()).isEqualTo(400);
-        assertThat(response.header("Connection")).contains("close");
+        assertEmptyHost(response);
         assertThat(backend.heads).isEmpty();
     }
 

@@ -53,6 +53,10 @@ class UpgradesIT {
     }
 
     private int webSocketEchoBackend() {
+        return webSocketEchoBackend(router);
+    }
+
+    private static int webSocketEchoBackend(ProxyFixture router) {
         return router.backend(Handlers.websocket((exchange, channel) -> {
             channel.getReceiveSetter().set(new AbstractReceiveListener() {
                 @Override
@@ -92,6 +96,123 @@ class UpgradesIT {
         }
         ws.sendClose(WebSocket.NORMAL_CLOSURE, "bye").get(10, TimeUnit.SECONDS);
         assertThat(router.record("/echo").status()).isEqualTo(101);
+    }
+
+    @Test
+    void shouldRecordTheBytesOfAWebSocketBothWaysWhenItCloses() throws Exception {
+        router.register("ws.example.com", webSocketEchoBackend());
+        byte[] text = new byte[100_000];
+        Arrays.fill(text, (byte) 'y');
+        byte[] message = WebSocketFrames.masked(0x1, text);
+        byte[] close = WebSocketFrames.masked(0x8, new byte[] {0x03, (byte) 0xE8}); // 1000: normal closure
+        long received = 0;
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", router.port));
+            s.setSoTimeout(10_000);
+            OutputStream out = s.getOutputStream();
+            out.write(("GET /ws-count HTTP/1.1\r\nHost: ws.example.com\r\nConnection: Upgrade\r\n"
+                    + "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+            out.flush();
+            InputStream in = s.getInputStream();
+            assertThat(RawBackend.readHead(in)).startsWith("HTTP/1.1 101 ");
+            out.write(message);
+            out.flush();
+            // The echo: an unmasked frame with a 64-bit length.
+            byte[] echo = in.readNBytes(2 + 8 + text.length);
+            assertThat(Arrays.copyOfRange(echo, 10, echo.length)).isEqualTo(text);
+            received += echo.length;
+            out.write(close);
+            out.flush();
+            // The backend answers the close and closes; the router closes the client's connection after it.
+            received += in.readAllBytes().length;
+        }
+        io.cfrouter.core.RequestRecord record = router.record("/ws-count");
+        assertThat(record.status()).isEqualTo(101);
+        assertThat(record.requestBytes()).isEqualTo(message.length + close.length);
+        assertThat(record.responseBytes()).isEqualTo(received).isGreaterThan(text.length);
+    }
+
+    @Test
+    void shouldCloseIdleUpgradedAndTunnelledConnectionsAfterTheFrontendIdleTimeout() throws Exception {
+        Duration idleTimeout = Duration.ofSeconds(2);
+        try (ProxyFixture idle = new ProxyFixture(ProxySettings.defaults(), 0, h -> h, idleTimeout);
+             EchoBackend echo = new EchoBackend()) {
+            idle.register("ws.example.com", webSocketEchoBackend(idle));
+            idle.register("tcp.example.com", echo.port());
+            idle.register("tunnel.example.com", echo.port());
+            try (Socket ws = openWebSocket(idle.port, "/idle-ws")) {
+                assertClosedAfterIdling(ws, idleTimeout, System.nanoTime());
+            }
+            try (Socket tcp = connect(idle.port, "GET /idle-tcp HTTP/1.1\r\nHost: tcp.example.com\r\n"
+                    + "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\nhi")) {
+                assertThat(new String(tcp.getInputStream().readNBytes(2), StandardCharsets.ISO_8859_1)).isEqualTo("hi");
+                assertClosedAfterIdling(tcp, idleTimeout, System.nanoTime());
+            }
+            try (Socket tunnel = connect(idle.port,
+                    "CONNECT tunnel.example.com:443 HTTP/1.1\r\nHost: tunnel.example.com:443\r\n\r\n")) {
+                assertThat(RawBackend.readHead(tunnel.getInputStream())).startsWith("HTTP/1.1 200 ");
+                assertClosedAfterIdling(tunnel, idleTimeout, System.nanoTime());
+            }
+            // Each is logged once it closes.
+            assertThat(idle.record("/idle-ws").status()).isEqualTo(101);
+            assertThat(idle.record("/idle-tcp").status()).isEqualTo(101);
+            assertThat(idle.record("tunnel.example.com:443").status()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void shouldKeepABusyWebSocketOpenPastTheFrontendIdleTimeout() throws Exception {
+        Duration idleTimeout = Duration.ofSeconds(2);
+        try (ProxyFixture idle = new ProxyFixture(ProxySettings.defaults(), 0, h -> h, idleTimeout)) {
+            idle.register("ws.example.com", webSocketEchoBackend(idle));
+            try (Socket ws = openWebSocket(idle.port, "/busy-ws")) {
+                byte[] ping = "ping".getBytes(StandardCharsets.ISO_8859_1);
+                long end = System.nanoTime() + 2 * idleTimeout.toNanos() + TimeUnit.SECONDS.toNanos(1);
+                long lastTraffic = System.nanoTime();
+                for (int messages = 0; lastTraffic < end; messages++) {
+                    TimeUnit.MILLISECONDS.sleep(200); // pacing: a message every 200 ms keeps it busy
+                    ws.getOutputStream().write(WebSocketFrames.masked(0x1, ping));
+                    ws.getOutputStream().flush();
+                    byte[] echo = ws.getInputStream().readNBytes(2 + ping.length);
+                    assertThat(echo).as("echo %d", messages).hasSize(2 + ping.length);
+                    lastTraffic = System.nanoTime();
+                }
+                assertClosedAfterIdling(ws, idleTimeout, lastTraffic);
+            }
+        }
+    }
+
+    /** Connects to the router and sends {@code request}; reads time out after 15 s. */
+    private static Socket connect(int port, String request) throws IOException {
+        Socket s = new Socket();
+        s.connect(new InetSocketAddress("127.0.0.1", port));
+        s.setSoTimeout(15_000);
+        s.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+        s.getOutputStream().flush();
+        return s;
+    }
+
+    /** A WebSocket to ws.example.com through the router, after its 101. */
+    private static Socket openWebSocket(int port, String path) throws IOException {
+        Socket s = connect(port, "GET " + path + " HTTP/1.1\r\nHost: ws.example.com\r\nConnection: Upgrade\r\n"
+                + "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+        assertThat(RawBackend.readHead(s.getInputStream())).startsWith("HTTP/1.1 101 ");
+        return s;
+    }
+
+    /**
+     * Sends nothing more and expects the router to close the connection, not before the idle timeout has
+     * passed since {@code lastTraffic} ({@link System#nanoTime()} of the last bytes through it).
+     */
+    private static void assertClosedAfterIdling(Socket s, Duration idleTimeout, long lastTraffic) throws IOException {
+        InputStream in = s.getInputStream();
+        while (in.read() >= 0) {
+            // a WebSocket backend may say goodbye first
+        }
+        long idled = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastTraffic);
+        assertThat(idled).as("ms until the router closed the idle connection")
+                .isGreaterThanOrEqualTo(idleTimeout.toMillis() - 100);
     }
 
     @Test
@@ -163,7 +284,10 @@ class UpgradesIT {
                 assertThat(new String(in.readNBytes(4), StandardCharsets.ISO_8859_1)).isEqualTo("ping");
             }
             assertThat(echo.firstBytes()).isEqualTo("ping");
-            assertThat(router.record("tunnel.example.com:443").status()).isEqualTo(200);
+            io.cfrouter.core.RequestRecord record = router.record("tunnel.example.com:443");
+            assertThat(record.status()).isEqualTo(200);
+            assertThat(record.requestBytes()).isEqualTo(4);
+            assertThat(record.responseBytes()).isEqualTo(4);
             int before = echo.accepted();
             HttpExchange.Response open = HttpExchange.send(router.port,
                     "CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n"
@@ -171,6 +295,36 @@ class UpgradesIT {
             assertThat(open.status()).isEqualTo(404);
             assertThat(open.header("X-Cf-RouterError")).contains("unknown_route");
             assertThat(echo.accepted()).isEqualTo(before);
+        }
+    }
+
+    /** Client frames of RFC 6455 §5.2, written by hand so that the test knows every byte it sends. */
+    static final class WebSocketFrames {
+        private WebSocketFrames() {
+        }
+
+        /** A final frame with {@code opcode}, masked as a client must. */
+        static byte[] masked(int opcode, byte[] payload) {
+            ByteArrayOutputStream frame = new ByteArrayOutputStream();
+            frame.write(0x80 | opcode);
+            if (payload.length < 126) {
+                frame.write(0x80 | payload.length);
+            } else if (payload.length < 65_536) {
+                frame.write(0x80 | 126);
+                frame.write(payload.length >>> 8);
+                frame.write(payload.length);
+            } else {
+                frame.write(0x80 | 127);
+                for (int shift = 56; shift >= 0; shift -= 8) {
+                    frame.write((int) ((long) payload.length >>> shift));
+                }
+            }
+            byte[] mask = {0x12, 0x34, 0x56, 0x78};
+            frame.writeBytes(mask);
+            for (int i = 0; i < payload.length; i++) {
+                frame.write(payload[i] ^ mask[i & 3]);
+            }
+            return frame.toByteArray();
         }
     }
 

@@ -17,8 +17,8 @@ public final class RawSocketServer implements AutoCloseable {
     private final ServerSocket socket;
     private final AtomicInteger accepted = new AtomicInteger();
 
-    private RawSocketServer(Consumer<Socket> handler) throws IOException {
-        socket = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    private RawSocketServer(int backlog, Consumer<Socket> handler) throws IOException {
+        socket = new ServerSocket(0, backlog, InetAddress.getLoopbackAddress());
         Thread acceptor = new Thread(() -> {
             while (!socket.isClosed()) {
                 try {
@@ -38,8 +38,16 @@ public final class RawSocketServer implements AutoCloseable {
 
     /** Starts accepting; {@code handler} owns (and closes) each socket. */
     public static RawSocketServer start(Consumer<Socket> handler) {
+        return start(50, handler);
+    }
+
+    /**
+     * Starts accepting with room for {@code backlog} connections not yet accepted (for bursts of many at
+     * once); {@code handler} owns (and closes) each socket.
+     */
+    public static RawSocketServer start(int backlog, Consumer<Socket> handler) {
         try {
-            return new RawSocketServer(handler);
+            return new RawSocketServer(backlog, handler);
         } catch (IOException e) {
             throw new UncheckedIOException("no loopback server socket", e);
         }

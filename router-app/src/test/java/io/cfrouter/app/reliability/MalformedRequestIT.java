@@ -70,6 +70,11 @@ class MalformedRequestIT {
                         head + "Transfer-Encoding: gzip\r\n\r\n" + SMUGGLED, 400),
                 Arguments.of("obs-fold continuing Transfer-Encoding",
                         head + "Transfer-Encoding: identity\r\n chunked\r\n\r\n0\r\n\r\n" + SMUGGLED, 400),
+                // The folded request itself carries the marker too: the backend must see neither.
+                Arguments.of("obs-fold header line (space)", "GET /smuggled-CASE HTTP/1.1\r\nHost: " + HOST
+                        + "\r\nX-Folded: a\r\n b\r\n\r\n" + SMUGGLED, 400),
+                Arguments.of("obs-fold header line (tab)", "GET /smuggled-CASE HTTP/1.1\r\nHost: " + HOST
+                        + "\r\nX-Folded: a\r\n\tb\r\nX-Other: c\r\n\r\n" + SMUGGLED, 400),
                 Arguments.of("bare LF line endings",
                         "GET / HTTP/1.1\nHost: " + HOST + "\nContent-Length: 0\n\n" + SMUGGLED, 400),
                 Arguments.of("space before the colon",

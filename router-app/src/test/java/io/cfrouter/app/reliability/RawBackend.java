@@ -1,19 +1,16 @@
 package io.cfrouter.app.reliability;
 
+import io.cfrouter.testsupport.RawSocketServer;
+
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -36,38 +33,27 @@ final class RawBackend implements AutoCloseable {
         }
     };
 
-    private final ServerSocket server;
+    private final RawSocketServer server;
     private final Script script;
-    private final ExecutorService threads = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "raw-backend");
-        t.setDaemon(true);
-        return t;
-    });
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
-    private final AtomicInteger accepted = new AtomicInteger();
     private final AtomicInteger requests = new AtomicInteger();
     private final ByteArrayOutputStream received = new ByteArrayOutputStream();
 
-    private RawBackend(Script script) throws IOException {
-        this.server = new ServerSocket(0, 4096, InetAddress.getLoopbackAddress());
+    private RawBackend(Script script) {
         this.script = script;
-        threads.execute(this::acceptLoop);
+        this.server = RawSocketServer.start(4096, this::serve);
     }
 
     static RawBackend start(Script script) {
-        try {
-            return new RawBackend(script);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return new RawBackend(script);
     }
 
     int port() {
-        return server.getLocalPort();
+        return server.port();
     }
 
     int accepted() {
-        return accepted.get();
+        return server.accepted();
     }
 
     /** Request heads read so far. */
@@ -87,24 +73,14 @@ final class RawBackend implements AutoCloseable {
         return (int) sockets.stream().filter(s -> !s.isClosed()).count();
     }
 
-    private void acceptLoop() {
-        while (!server.isClosed()) {
-            try {
-                Socket socket = server.accept();
-                accepted.incrementAndGet();
-                sockets.add(socket);
-                threads.execute(() -> {
-                    try (socket) {
-                        script.serve(socket, socket.getInputStream(), socket.getOutputStream(), this);
-                    } catch (IOException | RuntimeException gone) {
-                        // The peer went away or the test killed the connection: nothing to do.
-                    } finally {
-                        sockets.remove(socket);
-                    }
-                });
-            } catch (IOException closed) {
-                return;
-            }
+    private void serve(Socket socket) {
+        sockets.add(socket);
+        try (socket) {
+            script.serve(socket, socket.getInputStream(), socket.getOutputStream(), this);
+        } catch (IOException | RuntimeException gone) {
+            // The peer went away or the test killed the connection: nothing to do.
+        } finally {
+            sockets.remove(socket);
         }
     }
 
@@ -215,6 +191,5 @@ final class RawBackend implements AutoCloseable {
             // closing anyway
         }
         killConnections();
-        threads.shutdownNow();
     }
 }

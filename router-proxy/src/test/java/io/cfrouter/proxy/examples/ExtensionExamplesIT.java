@@ -3,6 +3,7 @@ package io.cfrouter.proxy.examples;
 import io.cfrouter.core.Endpoint;
 import io.cfrouter.core.RouteKey;
 import io.cfrouter.proxy.ProxyExtension;
+import io.cfrouter.proxy.ProxyListener;
 import io.cfrouter.proxy.ProxyServer;
 import io.cfrouter.proxy.RouteLookup;
 import io.cfrouter.proxy.RouterHandler;
@@ -28,7 +29,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class ExtensionExamplesIT {
 
-    private final List<Undertow> servers = new ArrayList<>();
+    private final List<AutoCloseable> servers = new ArrayList<>();
     private RouteRegistry registry;
     private int stable;
     private int canary;
@@ -44,24 +45,26 @@ class ExtensionExamplesIT {
     }
 
     @AfterEach
-    void stop() {
-        servers.forEach(Undertow::stop);
+    void stop() throws Exception {
+        for (AutoCloseable server : servers) {
+            server.close();
+        }
     }
 
     private int start(HttpHandler handler) {
         Undertow server = Undertow.builder().addHttpListener(0, "127.0.0.1").setHandler(handler).build();
         server.start();
-        servers.add(server);
+        servers.add(server::stop);
         return ((InetSocketAddress) server.getListenerInfo().get(0).getAddress()).getPort();
     }
 
     private int listen(HttpHandler root) {
         // tag::listener[]
-        Undertow server = ProxyServer.builder(root).host("127.0.0.1").port(0).build();
+        ProxyListener server = ProxyServer.builder(root).host("127.0.0.1").port(0).build();
         server.start();
         // end::listener[]
         servers.add(server);
-        return ((InetSocketAddress) server.getListenerInfo().get(0).getAddress()).getPort();
+        return server.port();
     }
 
     @Test

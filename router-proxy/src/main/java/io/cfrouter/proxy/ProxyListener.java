@@ -1,0 +1,138 @@
+package io.cfrouter.proxy;
+
+import io.undertow.UndertowOptions;
+import io.undertow.connector.ByteBufferPool;
+import io.undertow.server.DefaultByteBufferPool;
+import io.undertow.server.HttpHandler;
+import io.undertow.server.protocol.http.HttpOpenListener;
+import org.xnio.ChannelListeners;
+import org.xnio.IoUtils;
+import org.xnio.OptionMap;
+import org.xnio.Options;
+import org.xnio.StreamConnection;
+import org.xnio.XnioWorker;
+import org.xnio.channels.AcceptingChannel;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+
+/**
+ * The proxy's HTTP listener, built by {@link ProxyServer}: Undertow's HTTP/1.1 connection handling on an
+ * accepting socket of its own, so that each accepted connection can be watched from its first byte (see
+ * {@link ProxyServer} for what is checked). {@link #start()} binds and accepts; {@link #stop()} closes the
+ * listening socket and, unless the worker was given to {@link ProxyServer#worker}, the worker with its
+ * connections.
+ *
+ * <p>Thread-safe.
+ */
+public final class ProxyListener implements AutoCloseable {
+
+    private static final int MEGABYTE = 1024 * 1024;
+
+    private final HttpHandler handler;
+    private final String host;
+    private final int port;
+    private final OptionMap serverOptions;
+    private final XnioWorker givenWorker;
+    private final int ioThreads;
+    private final int workerThreads;
+    private final long idleTimeoutMillis;
+
+    private XnioWorker worker;
+    private AcceptingChannel<StreamConnection> server;
+
+    ProxyListener(HttpHandler handler, String host, int port, OptionMap serverOptions, XnioWorker givenWorker,
+                  int ioThreads, int workerThreads, long idleTimeoutMillis) {
+        this.handler = handler;
+        this.host = host;
+        this.port = port;
+        this.serverOptions = serverOptions;
+        this.givenWorker = givenWorker;
+        this.ioThreads = ioThreads;
+        this.workerThreads = workerThreads;
+        this.idleTimeoutMillis = idleTimeoutMillis;
+    }
+
+    /**
+     * Binds and starts accepting connections.
+     *
+     * @throws UncheckedIOException if the address cannot be bound (its cause says why, e.g. a
+     *                              {@link java.net.BindException})
+     * @throws IllegalStateException if it is already started
+     */
+    public synchronized void start() {
+        if (server != null) {
+            throw new IllegalStateException("already started");
+        }
+        try {
+            worker = givenWorker != null ? givenWorker : ProxyServer.newWorker("cf-router-proxy", ioThreads, workerThreads);
+            HttpOpenListener open = new HttpOpenListener(bufferPool(), OptionMap.builder()
+                    .set(UndertowOptions.BUFFER_PIPELINED_DATA, true)
+                    .addAll(serverOptions)
+                    .getMap());
+            open.setRootHandler(RequestHeadWatch.watching(handler));
+            server = worker.createStreamConnectionServer(new InetSocketAddress(InetAddress.getByName(host), port),
+                    ChannelListeners.openListenerAdapter(
+                            ClientIdleTimeout.installing(RequestHeadWatch.watching(open), idleTimeoutMillis)),
+                    OptionMap.builder()
+                            .set(Options.WORKER_IO_THREADS, worker.getIoThreadCount())
+                            .set(Options.TCP_NODELAY, true)
+                            .set(Options.REUSE_ADDRESSES, true)
+                            .set(Options.BALANCING_TOKENS, 1)
+                            .set(Options.BALANCING_CONNECTIONS, 2)
+                            .set(Options.BACKLOG, 1000)
+                            .getMap());
+            server.resumeAccepts();
+        } catch (IOException e) {
+            stopWorker();
+            throw new UncheckedIOException("cannot listen on " + host + ":" + port + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Closes the listening socket; the listener's own worker stops too, with the connections it serves. */
+    public synchronized void stop() {
+        IoUtils.safeClose(server);
+        server = null;
+        stopWorker();
+    }
+
+    @Override
+    public void close() {
+        stop();
+    }
+
+    /** The port it listens on (the bound one when built with port 0). */
+    public synchronized int port() {
+        if (server == null) {
+            throw new IllegalStateException("not started");
+        }
+        return server.getLocalAddress(InetSocketAddress.class).getPort();
+    }
+
+    private void stopWorker() {
+        if (worker != null && worker != givenWorker) {
+            worker.shutdown();
+            try {
+                worker.awaitTermination();
+            } catch (InterruptedException e) {
+                worker.shutdownNow();
+                Thread.currentThread().interrupt();
+            }
+        }
+        worker = null;
+    }
+
+    /** Buffers as Undertow's own server sizes them: 16 kB direct ones unless the heap is tiny. */
+    private static ByteBufferPool bufferPool() {
+        long heap = Runtime.getRuntime().maxMemory();
+        if (heap < 64L * MEGABYTE) {
+            return new DefaultByteBufferPool(false, 512, -1, 4);
+        }
+        if (heap < 128L * MEGABYTE) {
+            return new DefaultByteBufferPool(true, 1024, -1, 4);
+        }
+        return new DefaultByteBufferPool(true, 16 * 1024 - 20, -1, 4);
+    }
+}
