@@ -1,7 +1,6 @@
 package io.cfrouter.proxy;
 
 import io.cfrouter.registry.Route;
-import io.undertow.connector.PooledByteBuffer;
 import io.undertow.io.IoCallback;
 import io.undertow.io.Sender;
 import io.undertow.server.HttpServerExchange;
@@ -69,9 +68,10 @@ final class ForwardedRequest extends ProxiedRequest implements ChannelListener<C
     private Forwarder.BackendSocket socket;
     private StreamSourceChannel fromBackend;
     private StreamSinkChannel toBackend;
-    /** The request head on its way out, then the response as it comes in (the pooled buffer, or a larger one). */
+    /** The request head on its way out, then the response as it comes in ({@code own}, or a larger one). */
     private ByteBuffer buffer;
-    private PooledByteBuffer pooled;
+    /** The thread's buffer this request holds until it ends. */
+    private ByteBuffer own;
     /** Where the search for the end of the response head goes on. */
     private int scanned;
 
@@ -87,7 +87,6 @@ final class ForwardedRequest extends ProxiedRequest implements ChannelListener<C
     private boolean lastUploadBytes;
     private boolean chunkedUpload;
     private StreamSourceChannel fromClient;
-    private PooledByteBuffer upPooled;
     private ByteBuffer up;
 
     ForwardedRequest(RouterHandler handler, HttpServerExchange exchange, Route route, String host, String requestId,
@@ -129,12 +128,12 @@ final class ForwardedRequest extends ProxiedRequest implements ChannelListener<C
         toBackend = s.connection.getSinkChannel();
         fromBackend.getReadSetter().set(this);
         toBackend.getWriteSetter().set(this);
-        if (pooled == null) {
-            pooled = exchange.getConnection().getByteBufferPool().allocate();
+        if (own == null) {
+            own = local.buffer();
         }
         RequestHead head = local.requestHead;
         head.write(this);
-        ByteBuffer b = pooled.getBuffer();
+        ByteBuffer b = own;
         b.clear();
         if (head.length() <= b.capacity()) {
             b.put(head.bytes(), 0, head.length()).flip();
@@ -222,7 +221,7 @@ final class ForwardedRequest extends ProxiedRequest implements ChannelListener<C
         }
         toBackend.suspendWrites();
         state = AWAITING_HEAD;
-        buffer = pooled.getBuffer();
+        buffer = own;
         buffer.clear();
         scanned = 0;
         if (!bodiless) {
@@ -241,8 +240,7 @@ final class ForwardedRequest extends ProxiedRequest implements ChannelListener<C
             }
             fromClient.getReadSetter().set(this);
             chunkedUpload = exchange.getRequestHeaders().contains(Headers.TRANSFER_ENCODING);
-            upPooled = exchange.getConnection().getByteBufferPool().allocate();
-            up = upPooled.getBuffer();
+            up = local.buffer();
             if (HttpContinue.requiresContinueResponse(exchange)) {
                 HttpContinue.sendContinueResponse(exchange, ContinueSent.INSTANCE);
             }
@@ -601,12 +599,14 @@ final class ForwardedRequest extends ProxiedRequest implements ChannelListener<C
     private void bodyFailed() {
         state = DONE;
         responseBodyFailed();
+        stopUpload();
         dropSocket();
         IoUtils.safeClose(exchange.getConnection());
     }
 
     private void clientWriteFailed() {
         state = DONE; // the client went away (ClientSideConduits noted it): not the endpoint's fault
+        stopUpload();
         dropSocket();
         IoUtils.safeClose(exchange.getConnection());
     }
@@ -660,13 +660,13 @@ final class ForwardedRequest extends ProxiedRequest implements ChannelListener<C
     }
 
     private void releaseBuffers() {
-        if (pooled != null) {
-            pooled.close();
-            pooled = null;
+        if (own != null) {
+            local.recycle(own);
+            own = null;
         }
-        if (upPooled != null) {
-            upPooled.close();
-            upPooled = null;
+        if (up != null) {
+            local.recycle(up);
+            up = null;
         }
     }
 

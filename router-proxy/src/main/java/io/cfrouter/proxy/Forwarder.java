@@ -29,7 +29,8 @@ import java.util.concurrent.TimeoutException;
  * The pass-through HTTP/1.1 forwarder: plain requests (everything but upgrades and {@code CONNECT}) go to
  * the backend as {@link ForwardedRequest}s, on keep-alive connections pooled per I/O thread and endpoint
  * address. Each I/O thread owns its pools ({@link Local}), so taking and returning a connection takes no lock;
- * a connection is only ever used on the thread that opened it.
+ * a connection is only ever used on the thread that opened it. Buffers are kept per thread too (Undertow's
+ * pool finds a thread's cache in a synchronised map on every allocation and release).
  *
  * <p>Idle connections close when the backend closes them (each idle connection waits for a read: end of
  * stream or unexpected bytes close it), after {@link #IDLE_TIMEOUT_NANOS} unused (checked when the address
@@ -45,6 +46,10 @@ final class Forwarder implements AutoCloseable {
     static final long IDLE_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(30);
     /** Idle connections kept per address and I/O thread; more are closed when they come back. */
     static final int MAX_IDLE = 256;
+    /** The size of the forwarder's buffers (Undertow's default buffer size). */
+    static final int BUFFER_SIZE = 16 * 1024;
+    /** Free buffers kept per I/O thread. */
+    static final int MAX_FREE_BUFFERS = 256;
 
     private final ThreadLocal<Local> locals = new ThreadLocal<>();
     private final List<Local> all = new CopyOnWriteArrayList<>();
@@ -133,6 +138,8 @@ final class Forwarder implements AutoCloseable {
         final RequestHead requestHead = new RequestHead();
         final ResponseHead responseHead = new ResponseHead();
         final ByteBuffer probe = ByteBuffer.allocate(1);
+        /** Free direct buffers: a plain stack, as the thread is the only one to use it. */
+        private final ArrayDeque<ByteBuffer> buffers = new ArrayDeque<>();
         private byte[] scratch = new byte[16 * 1024];
         ForwardedRequest starting;
 
@@ -145,6 +152,19 @@ final class Forwarder implements AutoCloseable {
             ForwardedRequest r = starting;
             starting = null;
             r.start(this);
+        }
+
+        /** A cleared buffer of {@link #BUFFER_SIZE} bytes; give it back with {@link #recycle}. */
+        ByteBuffer buffer() {
+            ByteBuffer b = buffers.pollLast();
+            return b == null ? ByteBuffer.allocateDirect(BUFFER_SIZE) : b.clear();
+        }
+
+        /** Takes back a buffer of {@link #buffer()}'s, when called on this thread (else the GC frees it). */
+        void recycle(ByteBuffer b) {
+            if (Thread.currentThread() == thread && buffers.size() < MAX_FREE_BUFFERS) {
+                buffers.addLast(b);
+            }
         }
 
         /** The scratch array, at least {@code size} bytes; its content is the caller's until it returns. */
