@@ -12,8 +12,9 @@ import java.util.Objects;
  * embedders do not repeat them: the request URI is not decoded (it is forwarded byte for byte, and routes
  * match the path as sent), request heads up to a hard cap above {@code max_request_header_bytes} reach the
  * handler (which answers 431 over the limit), no {@code Connection: keep-alive} is added to responses,
- * idle client connections close after the frontend idle timeout, and a connection that has not delivered
- * a whole request head within the header-read timeout of its first byte is closed (slowloris).
+ * idle client connections close after the frontend idle timeout, a connection that has not delivered
+ * a whole request head within the header-read timeout of its first byte is closed (slowloris), and buffers
+ * come from a per-thread pool rather than Undertow's synchronised one.
  *
  * <pre>{@code
  * Undertow server = ProxyServer.builder(handler).host("0.0.0.0").port(8081)
@@ -132,6 +133,7 @@ public final class ProxyServer {
                                                    Duration idleTimeout, Duration readHeaderTimeout) {
         int idleMillis = millis(idleTimeout);
         return builder
+                .setByteBufferPool(new ThreadBufferPool())
                 .setServerOption(UndertowOptions.DECODE_URL, false)
                 .setServerOption(UndertowOptions.MAX_ENTITY_SIZE, -1L)
                 .setServerOption(UndertowOptions.MAX_HEADER_SIZE,

@@ -86,8 +86,9 @@ final class RequestHead {
     }
 
     private static boolean copied(HttpString name, HeaderMap headers, boolean connectionNamesOthers) {
+        int hash = name.hashCode(); // HttpString.equals compares bytes without looking at the (cached) hash
         for (HttpString not : NOT_COPIED) {
-            if (not.equals(name)) {
+            if (not.hashCode() == hash && not.equals(name)) {
                 return false;
             }
         }

@@ -1,6 +1,7 @@
 package io.cfrouter.proxy;
 
 import io.undertow.util.HeaderMap;
+import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
 
 import java.nio.charset.StandardCharsets;
@@ -38,6 +39,18 @@ final class ResponseHead {
         }
         for (char c : "!#$%&'*+-.^_`|~".toCharArray()) {
             TCHAR[c] = true;
+        }
+        // Undertow's own names first: a lookup with the same instance ends at ==, not at a byte compare.
+        for (java.lang.reflect.Field f : Headers.class.getFields()) {
+            if (f.getType() == HttpString.class && java.lang.reflect.Modifier.isStatic(f.getModifiers())) {
+                try {
+                    HttpString known = (HttpString) f.get(null);
+                    byte[] bytes = known.toString().getBytes(StandardCharsets.ISO_8859_1);
+                    NAMES[slot(bytes, 0, bytes.length)] = new Name(bytes, known);
+                } catch (IllegalAccessException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
         }
     }
 
@@ -315,18 +328,23 @@ final class ResponseHead {
 
     /** The field name {@code b[from, from + length)} as an {@link HttpString}, shared with earlier responses. */
     static HttpString name(byte[] b, int from, int length) {
-        int h = 0;
-        for (int i = from; i < from + length; i++) {
-            h = 31 * h + b[i];
-        }
-        int slot = (h ^ (h >>> 16)) & (NAMES.length - 1);
+        int slot = slot(b, from, length);
         Name cached = NAMES[slot];
         if (cached != null && cached.matches(b, from, length)) {
             return cached.name;
         }
-        Name fresh = new Name(java.util.Arrays.copyOfRange(b, from, from + length));
+        byte[] bytes = java.util.Arrays.copyOfRange(b, from, from + length);
+        Name fresh = new Name(bytes, new HttpString(bytes));
         NAMES[slot] = fresh; // a racing write only costs a miss: Name is immutable
         return fresh.name;
+    }
+
+    private static int slot(byte[] b, int from, int length) {
+        int h = 0;
+        for (int i = from; i < from + length; i++) {
+            h = 31 * h + b[i];
+        }
+        return (h ^ (h >>> 16)) & (NAMES.length - 1);
     }
 
     /** A cached field name: its exact bytes and its {@link HttpString}. */
@@ -334,9 +352,9 @@ final class ResponseHead {
         private final byte[] bytes;
         private final HttpString name;
 
-        Name(byte[] bytes) {
+        Name(byte[] bytes, HttpString name) {
             this.bytes = bytes;
-            this.name = new HttpString(bytes);
+            this.name = name;
         }
 
         boolean matches(byte[] b, int from, int length) {

@@ -143,7 +143,12 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
                 ? new ForwardedRequest(this, exchange, route, host, requestId, stickyInstance, startNanos, startMillis)
                 : new ProxiedRequest(this, exchange, route, host, requestId, stickyInstance, startNanos, startMillis,
                         upgrade);
-        exchange.putAttachment(ProxiedRequest.KEY, r);
+        if (!forward) {
+            // Undertow's proxy finds the request through the exchange. The forwarder holds it itself: with no
+            // attachment, the exchange's attachment map is never made, and every lookup in it (Undertow asks
+            // for the reason phrase of each response) ends at once.
+            exchange.putAttachment(ProxiedRequest.KEY, r);
+        }
         r.xForwardedFor = forwardedFor(exchange, r.sourceIp);
         String proto = headers.getFirst(Headers.X_FORWARDED_PROTO);
         r.xForwardedProto = proto != null ? proto : exchange.getRequestScheme();

@@ -155,5 +155,8 @@ class ResponseHeadTest {
         HttpString lower = ResponseHead.name(b, 14, 13);
         assertThat(lower.toString()).isEqualTo("x-custom-name");
         assertThat(first.toString()).isEqualTo("X-Custom-Name");
+        byte[] known = bytes("Content-Type");
+        assertThat(ResponseHead.name(known, 0, known.length)).as("Undertow's own instance")
+                .isSameAs(io.undertow.util.Headers.CONTENT_TYPE);
     }
 }
