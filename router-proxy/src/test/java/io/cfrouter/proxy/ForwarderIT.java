@@ -34,7 +34,7 @@ class ForwarderIT {
 
     @BeforeEach
     void start() {
-        router = new ProxyFixture(ProxySettings.defaults().withMaxAttempts(1), 0);
+        router = new ProxyFixture(ProxySettings.defaults().withMaxAttempts(1), 0, h -> h, ProxyEngine.FORWARDER);
     }
 
     @AfterEach
@@ -162,6 +162,19 @@ class ForwarderIT {
         HttpExchange.Response none = HttpExchange.get(router.port, "none.example.com", "/n");
         assertThat(none.status()).isEqualTo(204);
         assertThat(none.header("X-N")).contains("1");
+    }
+
+    @Test
+    void shouldRelayAResponseHeadLargerThanItsBuffer() {
+        String pad = "p".repeat(1000);
+        backend("big.example.com", "HTTP/1.1 200 OK\r\n" + ("X-Pad: " + pad + "\r\n").repeat(100),
+                "Content-Length: 5\r\n\r\nhello");
+        for (int i = 0; i < 2; i++) {
+            HttpExchange.Response r = HttpExchange.get(router.port, "big.example.com", "/big" + i);
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.headers("X-Pad")).hasSize(100).allMatch(pad::equals);
+            assertThat(r.bodyText()).isEqualTo("hello");
+        }
     }
 
     @Test

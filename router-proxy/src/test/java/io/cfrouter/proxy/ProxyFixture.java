@@ -35,8 +35,12 @@ final class ProxyFixture implements AutoCloseable {
     }
 
     ProxyFixture(ProxySettings settings, int maxConns, UnaryOperator<HttpHandler> wrap) {
+        this(settings, maxConns, wrap, engine());
+    }
+
+    ProxyFixture(ProxySettings settings, int maxConns, UnaryOperator<HttpHandler> wrap, ProxyEngine engine) {
         registry = RouteRegistry.builder().maxConnsPerEndpoint(maxConns).build();
-        handler = RouterHandler.builder(registry).settings(settings).observer(records::add).engine(engine()).build();
+        handler = RouterHandler.builder(registry).settings(settings).observer(records::add).engine(engine).build();
         server = ProxyServer.builder(wrap.apply(handler)).host("127.0.0.1").port(0).ioThreads(2)
                 .maxRequestHeaderBytes(settings.maxRequestHeaderBytes()).idleTimeout(Duration.ofSeconds(30))
                 .build();
