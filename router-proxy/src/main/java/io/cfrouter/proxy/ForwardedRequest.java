@@ -31,7 +31,8 @@ import java.nio.channels.Channel;
  * <p>Attempts, retries, the deadline for the response headers, failure marks and the record are
  * {@link ProxiedRequest}'s, as for Undertow's proxy. A request is retried only while none of its body has
  * been read from the client; a pooled connection that turns out closed (the keep-alive race) is retried on a
- * fresh connection to the same endpoint.
+ * fresh connection to the same endpoint. A request with a body first checks, with a read, that the pooled
+ * connection it takes is still open, as it could not be retried once its body is on the way.
  */
 final class ForwardedRequest extends ProxiedRequest implements ChannelListener<Channel> {
 
@@ -111,6 +112,11 @@ final class ForwardedRequest extends ProxiedRequest implements ChannelListener<C
             return;
         }
         Forwarder.BackendSocket s = freshConnection ? null : local.take(servedAddress, startNanos);
+        // A body cannot be sent twice: for a request with one, a pooled connection the backend has already
+        // closed (its FIN here but not yet seen) is found now, with a read, rather than by a failed attempt.
+        while (s != null && !bodiless && !s.isAlive()) {
+            s = local.take(servedAddress, startNanos);
+        }
         if (s != null) {
             backendReused = true;
             use(s);

@@ -281,17 +281,29 @@ final class Forwarder implements AutoCloseable {
                 channel.suspendReads();
                 return;
             }
-            ByteBuffer probe = pool.local.probe;
-            probe.clear();
-            int n;
-            try {
-                n = channel.read(probe);
-            } catch (IOException e) {
-                n = -1;
-            }
-            if (n != 0) {
+            if (!probe()) {
                 pool.remove(this);
                 close();
+            }
+        }
+
+        /** Whether a connection just taken from its pool is still open: a read finds nothing (else it closes). */
+        boolean isAlive() {
+            if (probe()) {
+                return true;
+            }
+            close();
+            return false;
+        }
+
+        /** Reads without waiting: true if nothing came (open and quiet), false at the end or on unasked bytes. */
+        private boolean probe() {
+            ByteBuffer probe = pool.local.probe;
+            probe.clear();
+            try {
+                return connection.getSourceChannel().read(probe) == 0;
+            } catch (IOException e) {
+                return false;
             }
         }
 

@@ -1,5 +1,6 @@
 package io.cfrouter.proxy;
 
+import io.cfrouter.testsupport.Await;
 import io.cfrouter.testsupport.HttpExchange;
 import io.cfrouter.testsupport.RawSocketServer;
 import org.junit.jupiter.api.AfterEach;
@@ -13,9 +14,11 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -31,6 +34,8 @@ class ForwarderIT {
 
     private ProxyFixture router;
     private final BlockingQueue<String> received = new LinkedBlockingQueue<>();
+    /** Backend connections closed by the backend. */
+    private final AtomicInteger closed = new AtomicInteger();
 
     @BeforeEach
     void start() {
@@ -73,6 +78,8 @@ class ForwarderIT {
             }
         } catch (IOException e) {
             // the router closed it
+        } finally {
+            closed.incrementAndGet();
         }
     }
 
@@ -162,6 +169,23 @@ class ForwarderIT {
         HttpExchange.Response none = HttpExchange.get(router.port, "none.example.com", "/n");
         assertThat(none.status()).isEqualTo(204);
         assertThat(none.header("X-N")).contains("1");
+    }
+
+    @Test
+    void shouldNotSendABodyOnAPooledConnectionTheBackendClosed() {
+        // The backend closes each connection after its answer, without saying so: the router pools it, and
+        // must not reuse it for a body it could not send again (one attempt only here: a 502 would show).
+        RawSocketServer backend = backend("closer.example.com", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+                CLOSE);
+        for (int i = 0; i < 10; i++) {
+            int before = closed.get();
+            HttpExchange.Response r = HttpExchange.send(router.port, ("POST /b" + i + " HTTP/1.1\r\n"
+                    + "Host: closer.example.com\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")
+                    .getBytes(StandardCharsets.ISO_8859_1));
+            assertThat(r.status()).as("POST " + i).isEqualTo(200);
+            Await.until(Duration.ofSeconds(5), "the backend closed its connection", () -> closed.get() > before);
+        }
+        assertThat(backend.accepted()).isEqualTo(10);
     }
 
     @Test
