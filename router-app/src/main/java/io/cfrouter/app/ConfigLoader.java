@@ -16,6 +16,7 @@ import com.typesafe.config.ConfigValueFactory;
 import com.typesafe.config.ConfigValueType;
 import io.cfrouter.core.LoadBalancing;
 import io.cfrouter.nats.NatsServerAddress;
+import io.cfrouter.proxy.ProxyEngine;
 import org.snakeyaml.engine.v2.api.Load;
 import org.snakeyaml.engine.v2.api.LoadSettings;
 import org.snakeyaml.engine.v2.exceptions.Mark;
@@ -266,7 +267,8 @@ final class ConfigLoader {
                 b.stringList("sticky_session_cookie_names"),
                 b.nonEmptyString("healthcheck_user_agent"),
                 b.intAtLeast("proxy_io_threads", 0),
-                b.intAtLeast("proxy_worker_threads", 0));
+                b.intAtLeast("proxy_worker_threads", 0),
+                b.engine("proxy_engine"));
         if (!b.problems.isEmpty()) {
             throw new InvalidConfigException(b.problems);
         }
@@ -376,6 +378,20 @@ final class ConfigLoader {
                 problems.add(path + ": " + v + " (expected: one of " + choices + ")");
             }
             return v;
+        }
+
+        ProxyEngine engine(String path) {
+            int before = problems.size();
+            String v = string(path);
+            for (ProxyEngine engine : ProxyEngine.values()) {
+                if (engine.name().equalsIgnoreCase(v)) {
+                    return engine;
+                }
+            }
+            if (problems.size() == before) {
+                problems.add(path + ": " + v + " (expected: forwarder or undertow)");
+            }
+            return ProxyEngine.FORWARDER;
         }
 
         LoadBalancing balancing(String path) {

@@ -172,6 +172,7 @@ final class Router implements AutoCloseable {
                 settings.maxRequestHeaderBytes());
         routerHandler = RouterHandler.builder(registry)
                 .settings(proxySettings)
+                .engine(settings.proxyEngine())
                 .health(health)
                 .observer(requestObserver())
                 .build();

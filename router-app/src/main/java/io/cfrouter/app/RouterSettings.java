@@ -2,6 +2,7 @@ package io.cfrouter.app;
 
 import io.cfrouter.core.LoadBalancing;
 import io.cfrouter.nats.NatsServerAddress;
+import io.cfrouter.proxy.ProxyEngine;
 
 import java.time.Duration;
 import java.util.List;
@@ -40,7 +41,8 @@ public record RouterSettings(
         List<String> stickySessionCookieNames,
         String healthcheckUserAgent,
         int proxyIoThreads,
-        int proxyWorkerThreads) {
+        int proxyWorkerThreads,
+        ProxyEngine proxyEngine) {
 
     /** Copies the lists. */
     public RouterSettings {

@@ -2,6 +2,7 @@ package io.cfrouter.app;
 
 import io.cfrouter.core.LoadBalancing;
 import io.cfrouter.nats.NatsServerAddress;
+import io.cfrouter.proxy.ProxyEngine;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -71,6 +72,17 @@ class ConfigLoaderTest {
         assertThat(s.healthcheckUserAgent()).isEqualTo("HTTP-Monitor/1.1");
         assertThat(s.effectiveProxyIoThreads()).isEqualTo(Math.max(2, Runtime.getRuntime().availableProcessors()));
         assertThat(s.effectiveProxyWorkerThreads()).isEqualTo(8 * s.effectiveProxyIoThreads());
+        assertThat(s.proxyEngine()).isEqualTo(ProxyEngine.FORWARDER);
+    }
+
+    @Test
+    void shouldChooseTheProxyEngine() throws Exception {
+        assertThat(load("router.conf", "proxy_engine = undertow").settings().proxyEngine())
+                .isEqualTo(ProxyEngine.UNDERTOW);
+        assertThat(load("router.yml", "proxy_engine: forwarder").settings().proxyEngine())
+                .isEqualTo(ProxyEngine.FORWARDER);
+        assertThat(problems("bad.conf", "proxy_engine = nginx"))
+                .containsExactly("proxy_engine: nginx (expected: forwarder or undertow)");
     }
 
     @Test

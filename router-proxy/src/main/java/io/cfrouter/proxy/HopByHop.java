@@ -99,7 +99,8 @@ final class HopByHop {
         return false;
     }
 
-    private static boolean isProxyPrefixed(HttpString name) {
+    /** Whether {@code name} starts with {@code Proxy-} (any case). */
+    static boolean isProxyPrefixed(HttpString name) {
         return name.length() > 6 && (name.byteAt(0) | 0x20) == 'p' && (name.byteAt(1) | 0x20) == 'r'
                 && (name.byteAt(2) | 0x20) == 'o' && (name.byteAt(3) | 0x20) == 'x'
                 && (name.byteAt(4) | 0x20) == 'y' && name.byteAt(5) == '-';

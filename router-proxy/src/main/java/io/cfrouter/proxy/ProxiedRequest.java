@@ -24,9 +24,9 @@ import java.net.InetSocketAddress;
  * One proxied request: its walk over the route's endpoints, its deadline, what went wrong, and the facts
  * for its {@link RequestRecord}. Lives on the exchange's I/O thread (every callback that touches it runs
  * there), so it needs no locking. It is also the {@link ProxyClient.ProxyTarget} handed to Undertow, so a
- * retry costs no allocation.
+ * retry costs no allocation. {@link ForwardedRequest} extends it for the pass-through forwarder.
  */
-final class ProxiedRequest extends Deadlines.Entry
+class ProxiedRequest extends Deadlines.Entry
         implements ProxyClient.ProxyTarget, ExchangeCompletionListener, DefaultResponseListener {
 
     static final AttachmentKey<ProxiedRequest> KEY = AttachmentKey.create(ProxiedRequest.class);
@@ -173,6 +173,21 @@ final class ProxiedRequest extends Deadlines.Entry
             retry = notSent || (idempotent && bodiless);
             markFailed = true;
         }
+    }
+
+    /**
+     * No further attempt after the failure just recorded: the endpoint is marked failed if the failure was its
+     * own, and released.
+     */
+    void giveUp() {
+        if (current != null) {
+            if (markFailed) {
+                current.markFailed();
+            }
+            current.release();
+            current = null;
+        }
+        markFailed = false;
     }
 
     /** Whether Undertow may retry after the failure just recorded (its idempotent-request predicate). */

@@ -2,7 +2,6 @@ package io.cfrouter.proxy;
 
 import io.undertow.UndertowOptions;
 import io.undertow.connector.ByteBufferPool;
-import io.undertow.server.DefaultByteBufferPool;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.protocol.http.HttpOpenListener;
 import org.xnio.ChannelListeners;
@@ -124,15 +123,16 @@ public final class ProxyListener implements AutoCloseable {
         worker = null;
     }
 
-    /** Buffers as Undertow's own server sizes them: 16 kB direct ones unless the heap is tiny. */
+    /** Buffers as Undertow's own server sizes them (16 kB direct ones unless the heap is tiny), from a
+     *  per-thread pool rather than Undertow's synchronised one. */
     private static ByteBufferPool bufferPool() {
         long heap = Runtime.getRuntime().maxMemory();
         if (heap < 64L * MEGABYTE) {
-            return new DefaultByteBufferPool(false, 512, -1, 4);
+            return new ThreadBufferPool(512, false);
         }
         if (heap < 128L * MEGABYTE) {
-            return new DefaultByteBufferPool(true, 1024, -1, 4);
+            return new ThreadBufferPool(1024, true);
         }
-        return new DefaultByteBufferPool(true, 16 * 1024 - 20, -1, 4);
+        return new ThreadBufferPool();
     }
 }

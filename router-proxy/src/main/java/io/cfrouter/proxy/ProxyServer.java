@@ -18,8 +18,9 @@ import java.util.Objects;
  * embedders do not repeat them: the request URI is not decoded (it is forwarded byte for byte, and routes
  * match the path as sent), request heads up to a hard cap above {@code max_request_header_bytes} reach the
  * handler (which answers 431 over the limit), no {@code Connection: keep-alive} is added to responses,
- * idle client connections close after the frontend idle timeout, and a connection that has not delivered
- * a whole request head within the header-read timeout of its first byte is closed (slowloris).
+ * idle client connections close after the frontend idle timeout, a connection that has not delivered
+ * a whole request head within the header-read timeout of its first byte is closed (slowloris), and buffers
+ * come from a per-thread pool rather than Undertow's synchronised one.
  *
  * <p>The listener also reads each request head's raw bytes for what Undertow's parser drops before any
  * handler runs: a header line folded onto the one before (refused with 400), a {@code ?} that Undertow
@@ -178,6 +179,7 @@ public final class ProxyServer {
      */
     public static Undertow.Builder listenerOptions(Undertow.Builder builder, int maxRequestHeaderBytes,
                                                    Duration idleTimeout, Duration readHeaderTimeout) {
+        builder.setByteBufferPool(new ThreadBufferPool());
         applyOptions(new OptionSink() {
             @Override
             public <T> void set(Option<T> option, T value) {

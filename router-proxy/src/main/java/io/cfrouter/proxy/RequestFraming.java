@@ -1,7 +1,9 @@
 package io.cfrouter.proxy;
 
+import io.undertow.conduits.BrokenStreamSourceConduit;
 import io.undertow.conduits.ChunkedStreamSourceConduit;
 import io.undertow.conduits.ReadDataStreamSourceConduit;
+import io.undertow.connector.PooledByteBuffer;
 import io.undertow.server.Connectors;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.server.protocol.http.HttpServerConnection;
@@ -57,9 +59,23 @@ final class RequestFraming {
                 || !exchange.getRequestHeaders().contains(Headers.TRANSFER_ENCODING) || exchange.isRequestComplete()) {
             return;
         }
-        StreamSourceConduit raw = new ReadDataStreamSourceConduit(connection.getOriginalSourceConduit(), connection);
+        // The check sits below the bytes Undertow's decoder pushes back into the connection (it reads ahead and
+        // returns what it did not use), so that each byte is checked once, as it comes from the socket; the
+        // bytes that came with the request head are checked here.
+        StrictChunks strict = new StrictChunks(connection.getOriginalSourceConduit(), exchange, connection);
+        StreamSourceConduit source = new ReadDataStreamSourceConduit(strict, connection);
+        PooledByteBuffer early = connection.getExtraBytes();
+        if (early != null) {
+            ByteBuffer bytes = early.getBuffer();
+            try {
+                strict.framing.check(bytes, bytes.position(), bytes.limit());
+            } catch (MalformedChunksException e) {
+                strict.answerBadRequest(e.getMessage());
+                source = new BrokenStreamSourceConduit(source, e);
+            }
+        }
         connection.getChannel().getSourceChannel().setConduit(new ChunkedStreamSourceConduit(
-                new StrictChunks(raw, exchange, connection), exchange, chunked -> {
+                source, exchange, chunked -> {
                     if (!chunked.isFinished()) {
                         exchange.setPersistent(false);
                     }
@@ -157,7 +173,8 @@ final class RequestFraming {
     /**
      * The chunked-body grammar of RFC 9112 §7.1 as a byte-at-a-time state machine: hex chunk sizes (no sign,
      * no overflow), optional extensions, CRLF exactly where due, chunk data as long as announced, trailer
-     * lines without folding, the final empty line. Bytes after the body's end are not looked at. Not
+     * lines without folding, the final empty line. Bytes after the body's end are not looked at. Checks request
+     * bodies ({@link #check}) and decodes backends' chunked responses for the forwarder ({@link #data}). Not
      * thread-safe: one per body.
      */
     static final class ChunkFraming {
@@ -202,6 +219,39 @@ final class RequestFraming {
                     state = DONE; // nothing after an error is checked: the connection closes
                     throw e;
                 }
+            }
+        }
+
+        /**
+         * Decoding: consumes the framing bytes at {@code buffer}'s position, up to the next chunk data or the end
+         * of the body; report the data bytes relayed with {@link #consumed(int)}.
+         *
+         * @return how many chunk data bytes start at the buffer's position now (0: more input is needed), or -1
+         *         once the body, trailers included, has ended (bytes after it stay in the buffer)
+         */
+        int data(ByteBuffer buffer) throws MalformedChunksException {
+            while (state != DONE) {
+                if (state == DATA) {
+                    return (int) Math.min(size, buffer.remaining());
+                }
+                if (!buffer.hasRemaining()) {
+                    return 0;
+                }
+                try {
+                    state = next(buffer.get());
+                } catch (MalformedChunksException e) {
+                    state = DONE;
+                    throw e;
+                }
+            }
+            return -1;
+        }
+
+        /** Decoding: {@code n} of the data bytes {@link #data(ByteBuffer)} announced went out. */
+        void consumed(int n) {
+            size -= n;
+            if (size == 0) {
+                state = DATA_CR;
             }
         }
 

@@ -4,6 +4,7 @@ import io.cfrouter.core.Endpoint;
 import io.cfrouter.core.Health;
 import io.cfrouter.core.RequestObserver;
 import io.cfrouter.core.RequestRecord;
+import io.cfrouter.registry.RegistryEvent;
 import io.cfrouter.registry.RegistryListener;
 import io.cfrouter.registry.Route;
 import io.cfrouter.registry.RouteRegistry;
@@ -12,6 +13,7 @@ import io.undertow.server.ExchangeCompletionListener;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.server.handlers.proxy.ProxyHandler;
+import io.undertow.server.protocol.http.HttpServerConnection;
 import io.undertow.util.HeaderMap;
 import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
@@ -25,8 +27,9 @@ import java.util.Objects;
 
 /**
  * The router's proxy as an Undertow {@link HttpHandler} (behaviour reference §3): answers the
- * {@code User-Agent} health check, finds the route, and proxies the request to one of its endpoints through
- * Undertow's {@link ProxyHandler}, with pooled keep-alive backend connections, retries on other endpoints,
+ * {@code User-Agent} health check, finds the route, and proxies the request to one of its endpoints (plain
+ * requests through the pass-through forwarder or Undertow's {@link ProxyHandler}, as {@link ProxyEngine} says;
+ * WebSocket upgrades through Undertow's), with pooled keep-alive backend connections, retries on other endpoints,
  * sticky sessions, WebSocket and other upgrades, the {@code Upgrade: tcp} tunnel and {@code CONNECT} to
  * registered routes. Each finished request is reported to the {@link RequestObserver}.
  *
@@ -49,6 +52,8 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
 
     final ProxySettings settings;
     final RegistryProxyClient client;
+    /** The pass-through forwarder; null with {@link ProxyEngine#UNDERTOW}. */
+    final Forwarder forwarder;
     /** {@code endpoint_timeout} and {@code endpoint_dial_timeout}, per I/O thread. */
     final Deadlines responseDeadlines;
     final Deadlines dialDeadlines;
@@ -68,10 +73,11 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
         this.lookup = b.lookup != null ? b.lookup : RouteLookup.of(b.registry);
         this.sticky = new StickySessions(settings.stickySessionCookieNames(), settings.secureCookies());
         this.client = new RegistryProxyClient();
+        this.forwarder = b.engine == ProxyEngine.FORWARDER ? new Forwarder() : null;
         this.responseDeadlines = new Deadlines(settings.endpointTimeout());
         this.dialDeadlines = new Deadlines(settings.endpointDialTimeout());
         this.registry = b.registry;
-        this.poolCleaner = client::onRegistryEvent;
+        this.poolCleaner = this::onRegistryEvent;
         registry.addListener(poolCleaner);
         this.tunnels = new Tunnels(this);
         this.proxy = ProxyHandler.builder()
@@ -136,9 +142,19 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
         }
         boolean upgrade = HopByHop.isUpgrade(headers);
         String requestId = RequestIds.next();
-        ProxiedRequest r = new ProxiedRequest(this, exchange, route, host, requestId,
-                sticky.requestedInstance(headers), startNanos, startMillis, upgrade);
-        exchange.putAttachment(ProxiedRequest.KEY, r);
+        boolean forward = forwarder != null && !connect && !upgrade
+                && exchange.getConnection() instanceof HttpServerConnection;
+        String stickyInstance = sticky.requestedInstance(headers);
+        ProxiedRequest r = forward
+                ? new ForwardedRequest(this, exchange, route, host, requestId, stickyInstance, startNanos, startMillis)
+                : new ProxiedRequest(this, exchange, route, host, requestId, stickyInstance, startNanos, startMillis,
+                        upgrade);
+        if (!forward) {
+            // Undertow's proxy finds the request through the exchange. The forwarder holds it itself: with no
+            // attachment, the exchange's attachment map is never made, and every lookup in it (Undertow asks
+            // for the reason phrase of each response) ends at once.
+            exchange.putAttachment(ProxiedRequest.KEY, r);
+        }
         r.xForwardedFor = forwardedFor(exchange, r.sourceIp);
         String proto = headers.getFirst(Headers.X_FORWARDED_PROTO);
         r.xForwardedProto = proto != null ? proto : exchange.getRequestScheme();
@@ -159,7 +175,11 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
         RequestFraming.enforceStrictChunks(exchange);
         ClientSideConduits.install(exchange, r);
         r.startDeadline();
-        proxy.handleRequest(exchange);
+        if (forward) {
+            forwarder.forward((ForwardedRequest) r);
+        } else {
+            proxy.handleRequest(exchange);
+        }
     }
 
     /** Undertow found no target for the first attempt. */
@@ -189,6 +209,11 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
         r.onResponseHeaders();
         HeaderMap headers = response.getResponseHeaders();
         HopByHop.strip(headers, headers, false, response.getResponseCode() == 101);
+        adjustResponseHeaders(r, headers);
+    }
+
+    /** The contract's changes to a backend's response headers (hop-by-hop ones already gone). */
+    void adjustResponseHeaders(ProxiedRequest r, HeaderMap headers) {
         if (!headers.contains(X_VCAP_REQUEST_ID)) {
             headers.put(X_VCAP_REQUEST_ID, r.requestId);
         }
@@ -348,11 +373,27 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
         return n + 2;
     }
 
+    /** An endpoint left a route: its idle backend connections are closed. */
+    private void onRegistryEvent(RegistryEvent event) {
+        client.onRegistryEvent(event);
+        if (forwarder != null) {
+            forwarder.onRegistryEvent(event);
+        }
+    }
+
+    /** Endpoint addresses with a backend connection pool (both engines); for tests. */
+    int poolCount() {
+        return client.poolCount() + (forwarder == null ? 0 : forwarder.poolCount());
+    }
+
     /** Closes the idle backend connections; requests in flight finish on theirs. */
     @Override
     public void close() {
         registry.removeListener(poolCleaner);
         client.close();
+        if (forwarder != null) {
+            forwarder.close();
+        }
     }
 
     /** Builds a {@link RouterHandler}. Not thread-safe. */
@@ -362,6 +403,7 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
         private Health health;
         private RequestObserver observer = RequestObserver.none();
         private RouteLookup lookup;
+        private ProxyEngine engine = ProxyEngine.FORWARDER;
 
         private Builder(RouteRegistry registry) {
             this.registry = Objects.requireNonNull(registry, "registry");
@@ -395,6 +437,16 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
         public Builder routeLookup(RouteLookup lookup) {
             this.lookup = Objects.requireNonNull(lookup, "lookup");
             return this;
+        }
+
+        /** How plain requests are relayed (default {@link ProxyEngine#FORWARDER}). */
+        public Builder engine(ProxyEngine engine) {
+            this.engine = Objects.requireNonNull(engine, "engine");
+            return this;
+        }
+
+        ProxyEngine engine() {
+            return engine;
         }
 
         /** The handler. */

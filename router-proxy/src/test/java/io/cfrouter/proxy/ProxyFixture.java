@@ -35,17 +35,33 @@ final class ProxyFixture implements AutoCloseable {
     }
 
     ProxyFixture(ProxySettings settings, int maxConns, UnaryOperator<HttpHandler> wrap) {
-        this(settings, maxConns, wrap, Duration.ofSeconds(30));
+        this(settings, maxConns, wrap, Duration.ofSeconds(30), engine());
+    }
+
+    ProxyFixture(ProxySettings settings, int maxConns, UnaryOperator<HttpHandler> wrap, ProxyEngine engine) {
+        this(settings, maxConns, wrap, Duration.ofSeconds(30), engine);
     }
 
     ProxyFixture(ProxySettings settings, int maxConns, UnaryOperator<HttpHandler> wrap, Duration idleTimeout) {
+        this(settings, maxConns, wrap, idleTimeout, engine());
+    }
+
+    ProxyFixture(ProxySettings settings, int maxConns, UnaryOperator<HttpHandler> wrap, Duration idleTimeout,
+                 ProxyEngine engine) {
         registry = RouteRegistry.builder().maxConnsPerEndpoint(maxConns).build();
-        handler = RouterHandler.builder(registry).settings(settings).observer(records::add).build();
+        handler = RouterHandler.builder(registry).settings(settings).observer(records::add).engine(engine).build();
         server = ProxyServer.builder(wrap.apply(handler)).host("127.0.0.1").port(0).ioThreads(2)
                 .maxRequestHeaderBytes(settings.maxRequestHeaderBytes()).idleTimeout(idleTimeout)
                 .build();
         server.start();
         port = server.port();
+    }
+
+    /** The engine under test: {@code -Dcfrouter.proxy.engine=undertow|forwarder}, else the builder's default. */
+    static ProxyEngine engine() {
+        String name = System.getProperty("cfrouter.proxy.engine", "");
+        return name.isEmpty() ? RouterHandler.builder(RouteRegistry.builder().build()).engine()
+                : ProxyEngine.valueOf(name.toUpperCase(java.util.Locale.ROOT));
     }
 
     static int port(Undertow server) {

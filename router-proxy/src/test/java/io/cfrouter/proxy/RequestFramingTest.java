@@ -78,4 +78,66 @@ class RequestFramingTest {
                     .isInstanceOf(RequestFraming.MalformedChunksException.class);
         }
     }
+
+    /** Decodes {@code body} fed in the given pieces; returns the data and what followed the body (null: none). */
+    private static String[] decoded(byte[] body, int... splits) throws RequestFraming.MalformedChunksException {
+        RequestFraming.ChunkFraming decoder = new RequestFraming.ChunkFraming();
+        StringBuilder data = new StringBuilder();
+        ByteBuffer buffer = ByteBuffer.allocate(body.length).flip();
+        int from = 0;
+        int[] ends = java.util.Arrays.copyOf(splits, splits.length + 1);
+        ends[splits.length] = body.length;
+        for (int to : ends) {
+            buffer.compact().put(body, from, to - from).flip(); // a read appends what came
+            from = to;
+            while (true) {
+                int n = decoder.data(buffer);
+                if (n < 0) {
+                    byte[] rest = new byte[buffer.remaining()];
+                    buffer.get(rest);
+                    return new String[] {data.toString(), new String(rest, StandardCharsets.ISO_8859_1)};
+                }
+                if (n == 0) {
+                    break;
+                }
+                // a client that takes part of it at a time
+                byte[] taken = new byte[Math.max(1, n / 2)];
+                buffer.get(taken);
+                data.append(new String(taken, StandardCharsets.ISO_8859_1));
+                decoder.consumed(taken.length);
+            }
+        }
+        return new String[] {data.toString(), null};
+    }
+
+    @Test
+    void shouldDecodeAChunkedBodySplitAtEveryByte() throws Exception {
+        String body = "5\r\nhello\r\n1A;ext=v\r\n" + "y".repeat(26) + "\r\n0\r\nX-Trailer: t\r\n\r\n";
+        byte[] bytes = (body + "NEXT").getBytes(StandardCharsets.ISO_8859_1);
+        String expected = "hello" + "y".repeat(26);
+        for (int split = 0; split <= bytes.length; split++) {
+            // what follows the body is left as far as it had come when the body ended
+            String after = split <= body.length() ? "NEXT" : "NEXT".substring(0, split - body.length());
+            if (split == body.length()) {
+                after = "";
+            }
+            assertThat(decoded(bytes, split)).as("split at " + split).containsExactly(expected, after);
+        }
+        int[] everyByte = new int[bytes.length - 1];
+        for (int i = 0; i < everyByte.length; i++) {
+            everyByte[i] = i + 1;
+        }
+        assertThat(decoded(bytes, everyByte)).as("a byte at a time").containsExactly(expected, "");
+        assertThat(decoded("5\r\nhel".getBytes(StandardCharsets.ISO_8859_1))).as("incomplete")
+                .containsExactly("hel", null);
+    }
+
+    @Test
+    void shouldRefuseBrokenFramingWhileDecoding() {
+        for (String body : new String[] {"zz\r\nhello\r\n0\r\n\r\n", "5\r\nhello!\r\n0\r\n\r\n",
+            "0\r\nX-T: a\r\n b\r\n\r\n", "5\nhello\r\n0\r\n\r\n"}) {
+            assertThatThrownBy(() -> decoded(body.getBytes(StandardCharsets.ISO_8859_1))).as(body)
+                    .isInstanceOf(RequestFraming.MalformedChunksException.class);
+        }
+    }
 }
