@@ -49,8 +49,9 @@ import java.util.regex.Pattern;
  * <p>Arguments (all optional): messages per round (default 1 000 000), rounds (3), latency samples (20 000),
  * publisher ({@code jnats}, the default: a jnats connection publishing one message at a time, as a platform
  * component would; or {@code raw}: the same messages as pre-encoded {@code PUB} frames written straight to
- * a socket, the cheapest publisher there is, which leaves the most CPU to nats-server and the router).
- * {@code N 0 0} measures only the costs, without NATS.
+ * a socket, the cheapest publisher there is, which leaves the most CPU to nats-server and the router), and
+ * for the jnats publisher a window: at most that many messages published and not yet delivered, so that the
+ * backlog (held in the subscriber's heap) stays small. {@code N 0 0} measures only the costs, without NATS.
  *
  * <p>Each round runs twice from the same publisher: once to a <em>ceiling</em> subscriber (a jnats
  * dispatcher whose handler only counts: what nats-server and the jnats client cost with nothing behind
@@ -63,6 +64,8 @@ final class NatsRegistrationBenchmark {
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
     private static final String SUBJECT = "router.register";
     private static final String CEILING_NAME = "ceiling-subscriber";
+    /** At most this many messages published and not yet delivered (the fifth argument; unbounded by default). */
+    private static int window;
 
     private NatsRegistrationBenchmark() {
     }
@@ -74,6 +77,10 @@ final class NatsRegistrationBenchmark {
         boolean raw = args.length > 3 && args[3].equals("raw");
         if (args.length > 3 && !raw && !args[3].equals("jnats")) {
             throw new IllegalArgumentException("publisher: jnats or raw, not " + args[3]);
+        }
+        window = args.length > 4 ? Integer.parseInt(args[4]) : Integer.MAX_VALUE;
+        if (raw && window != Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("a window is for the jnats publisher only");
         }
         System.out.printf(Locale.ROOT, "java %s, %d cores, load average %.2f, jnats %s, publisher %s%n",
                 System.getProperty("java.version"), Runtime.getRuntime().availableProcessors(),
@@ -202,8 +209,14 @@ final class NatsRegistrationBenchmark {
             if (raw) {
                 rawPublisher.publishAll(frames);
             } else {
-                for (byte[] p : payloads) {
-                    publisher.publish(SUBJECT, p);
+                for (int i = 0; i < n; i++) {
+                    if ((i & 1023) == 0 && i - (done.getAsLong() - base) >= window) {
+                        publisher.flushBuffer();
+                        while (i - (done.getAsLong() - base) >= window) {
+                            Thread.yield();
+                        }
+                    }
+                    publisher.publish(SUBJECT, payloads[i]);
                 }
                 publisher.flush(Duration.ofSeconds(60));
             }
@@ -472,16 +485,26 @@ final class NatsRegistrationBenchmark {
             expectLine("PONG");
         }
 
+        /** Reads lines until one starts with {@code prefix}, answering the server's PINGs on the way. */
         private void expectLine(String prefix) throws IOException {
-            StringBuilder line = new StringBuilder();
-            for (int b = in.read(); b != '\n'; b = in.read()) {
-                if (b < 0) {
-                    throw new IOException("nats-server closed the connection; got so far: " + line);
+            while (true) {
+                StringBuilder line = new StringBuilder();
+                for (int b = in.read(); b != '\n'; b = in.read()) {
+                    if (b < 0) {
+                        throw new IOException("nats-server closed the connection; got so far: " + line);
+                    }
+                    line.append((char) b);
                 }
-                line.append((char) b);
-            }
-            if (!line.toString().startsWith(prefix)) {
-                throw new IOException("expected " + prefix + " from nats-server, got: " + line);
+                String text = line.toString().strip();
+                if (text.startsWith(prefix)) {
+                    return;
+                }
+                if (text.equals("PING")) {
+                    out.write("PONG\r\n".getBytes(StandardCharsets.US_ASCII));
+                    out.flush();
+                } else {
+                    throw new IOException("expected " + prefix + " from nats-server, got: " + text);
+                }
             }
         }
 
