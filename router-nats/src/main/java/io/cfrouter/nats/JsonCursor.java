@@ -76,10 +76,80 @@ final class JsonCursor {
      * (consuming the closing brace).
      */
     String nextKey(boolean first) {
+        if (!beforeKey(first)) {
+            return null;
+        }
+        String key = nextString();
+        expect(':');
+        return key;
+    }
+
+    /** {@link #nextKeyIndex}'s answer when the object ended. */
+    static final int END = -2;
+    /** {@link #nextKeyIndex}'s answer for a key not among those asked for. */
+    static final int OTHER = -1;
+
+    /**
+     * Like {@link #nextKey}, but tells which of {@code keys} (ASCII, without escapes) the key is, building no
+     * string unless the key has escapes or non-ASCII characters.
+     *
+     * @return the index of the key in {@code keys}, {@link #OTHER}, or {@link #END} when the object ended
+     */
+    int nextKeyIndex(boolean first, String[] keys) {
+        if (!beforeKey(first)) {
+            return END;
+        }
+        int start = pos + 1;
+        int i = start;
+        int hash = 0; // String.hashCode's, which for ASCII is over the bytes
+        while (i < end) {
+            byte b = in[i];
+            if (b == '"') {
+                pos = i + 1;
+                expect(':');
+                return indexOf(keys, hash, start, i - start);
+            }
+            hash = 31 * hash + b;
+            if (b == '\\' || b < 0x20) { // an escape, a control character, or a byte of a multi-byte sequence
+                break;
+            }
+            i++;
+        }
+        String key = nextString();
+        expect(':');
+        for (int k = 0; k < keys.length; k++) {
+            if (keys[k].equals(key)) {
+                return k;
+            }
+        }
+        return OTHER;
+    }
+
+    private int indexOf(String[] keys, int hash, int from, int length) {
+        for (int k = 0; k < keys.length; k++) {
+            String key = keys[k];
+            if (key.hashCode() == hash && key.length() == length && matches(key, from)) {
+                return k;
+            }
+        }
+        return OTHER;
+    }
+
+    private boolean matches(String key, int from) {
+        for (int j = 0; j < key.length(); j++) {
+            if (in[from + j] != key.charAt(j)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Moves to the opening quote of the next key; false (the brace consumed) when the object ended. */
+    private boolean beforeKey(boolean first) {
         skipWhitespace();
         if (pos < end && in[pos] == '}') {
             pos++;
-            return null;
+            return false;
         }
         if (!first) {
             expect(',');
@@ -88,9 +158,22 @@ final class JsonCursor {
         if (pos >= end || in[pos] != '"') {
             throw malformed("expected a key");
         }
-        String key = nextString();
+        return true;
+    }
+
+    /** Checks the next key and moves past it and its colon, building nothing; false when the object ended. */
+    private boolean skipKey(boolean first) {
+        if (!beforeKey(first)) {
+            return false;
+        }
+        skipString();
         expect(':');
-        return key;
+        return true;
+    }
+
+    /** Moves to {@code position}, e.g. one that {@link #skipValue()} returned, to read that value. */
+    void seek(int position) {
+        pos = position;
     }
 
     /** Whether the current array has another element (consuming the comma), else consumes the bracket. */
@@ -274,6 +357,34 @@ final class JsonCursor {
         return new String(in, start, pos - start, java.nio.charset.StandardCharsets.ISO_8859_1);
     }
 
+    /** {@link #nextLong()}'s answer for a number that is not a plain integer of at most 18 digits. */
+    static final long NOT_PLAIN = Long.MIN_VALUE;
+
+    /**
+     * Reads a number that is a plain integer of at most 18 digits ({@code -?[0-9]+}, valid JSON) without
+     * building a string; anything else (a fraction, an exponent, more digits) is left unread and
+     * {@link #NOT_PLAIN} returned, for {@link #nextNumber()} to read.
+     */
+    long nextLong() {
+        skipWhitespace();
+        int start = pos;
+        int i = start < end && in[start] == '-' ? start + 1 : start;
+        int digitsFrom = i;
+        long value = 0;
+        while (i < end && in[i] >= '0' && in[i] <= '9' && i - digitsFrom < 18) {
+            value = value * 10 + (in[i] - '0');
+            i++;
+        }
+        int digits = i - digitsFrom;
+        boolean plain = digits > 0 && (digits == 1 || in[digitsFrom] != '0')
+                && (i >= end || (in[i] != '.' && in[i] != 'e' && in[i] != 'E' && (in[i] < '0' || in[i] > '9')));
+        if (!plain) {
+            return NOT_PLAIN;
+        }
+        pos = i;
+        return in[start] == '-' ? -value : value;
+    }
+
     private void skipNumber() {
         if (pos < end && in[pos] == '-') {
             pos++;
@@ -327,7 +438,7 @@ final class JsonCursor {
                     throw malformed("nested too deeply");
                 }
                 beginObject();
-                for (boolean first = true; nextKey(first) != null; first = false) {
+                for (boolean first = true; skipKey(first); first = false) {
                     skipValue(depth + 1);
                 }
             }

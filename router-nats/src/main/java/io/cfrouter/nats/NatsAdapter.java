@@ -277,7 +277,7 @@ public final class NatsAdapter implements AutoCloseable {
 
     /**
      * Checks a reconnected connection end to end: publishes to {@link #probeSubject} and waits for the
-     * dispatcher to receive it: jnats can report a reconnect whose connection never sends anything again
+     * dispatcher to receive it: jnats has reported reconnects whose connection never sent anything again
      * (see {@link ReconnectCheck}), and this also proves the subscriptions are back on the server. Until the
      * probe is back, pruning stays suspended; if it does not come back, the connection is forced to
      * reconnect, which restarts its writer and sends the subscriptions again.

@@ -12,12 +12,15 @@ import java.util.concurrent.TimeoutException;
  * Confirms that a jnats connection which just reported a reconnect really sends again, and forces another
  * reconnect when it does not.
  *
- * <p>jnats (2.25.1 at least; nats.java issue 1522) can come out of a reconnect with a connection that says
- * CONNECTED but never writes another byte: its writer sees the end-of-reconnect marker before the
- * reconnecting thread has switched it to wait for that marker, and from then on reads only the (empty)
- * reconnect queue. Publishes, PINGs and PONGs pile up unsent until the server drops the connection as
- * stale, minutes later; a registrar stuck that way gets its routes pruned. A forced reconnect restarts the
- * writer and sends everything queued.
+ * <p>jnats up to 2.25.1 could come out of a reconnect with a connection that says CONNECTED but never
+ * writes another byte (nats.java issue 1522): its writer saw the end-of-reconnect marker before the
+ * reconnecting thread had switched it to wait for that marker, and from then on read only the (empty)
+ * reconnect queue. Publishes, PINGs and PONGs piled up unsent until the server dropped the connection as
+ * stale, minutes later; a registrar stuck that way got its routes pruned. jnats 2.25.2 fixed that order
+ * (the mode is set before the marker is queued), and this project uses a release with the fix; the check
+ * stays as a guard at the cost of two round trips per reconnect, so that any writer that stops sending
+ * after a reconnect, for whatever reason, becomes a logged forced reconnect instead of a silent outage.
+ * A forced reconnect restarts the writer and sends everything queued.
  *
  * <p>Thread-safety: the method may be called from any thread, jnats callback threads included: it does its
  * waiting on a thread of its own.

@@ -12,7 +12,7 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -61,10 +61,12 @@ public final class RegistryMessageDecoder {
      */
     public static Result decode(byte[] payload, Consumer<String> warnings) {
         try {
-            List<String> noted = new ArrayList<>(0);
-            RouteRegistration registration = parse(payload, noted::add);
+            Fields f = new Fields();
+            RouteRegistration registration = parse(payload, f);
             // Only a message that is kept is worth warning about: a refused one gets its single reason.
-            noted.forEach(warnings);
+            if (f.warnings != null) {
+                f.warnings.forEach(warnings);
+            }
             return new Result(registration, null);
         } catch (InvalidMessage e) {
             return new Result(null, e.getMessage());
@@ -73,22 +75,37 @@ public final class RegistryMessageDecoder {
         }
     }
 
-    /** The value positions of the keys this decoder reads; -1 when absent. Later keys overwrite. */
+    /** The keys this decoder reads, in the order of {@link Fields#at}. */
+    private static final String[] KEYS = {"host", "port", "tls_port", "uris", "tags", "app", "private_instance_id",
+            "private_instance_index", "stale_threshold_in_seconds", "route_service_url", "options"};
+    private static final int HOST = 0;
+    private static final int PORT = 1;
+    private static final int TLS_PORT = 2;
+    private static final int URIS = 3;
+    private static final int TAGS = 4;
+    private static final int APP = 5;
+    private static final int INSTANCE_ID = 6;
+    private static final int INSTANCE_INDEX = 7;
+    private static final int STALE = 8;
+    private static final int ROUTE_SERVICE = 9;
+    private static final int OPTIONS = 10;
+
+    /** One message's decoding state: where each known key's (last) value starts, and the warnings so far. */
     private static final class Fields {
-        int host = -1;
-        int port = -1;
-        int tlsPort = -1;
-        int uris = -1;
-        int tags = -1;
-        int app = -1;
-        int instanceId = -1;
-        int instanceIndex = -1;
-        int stale = -1;
-        int routeService = -1;
-        int options = -1;
+        /** Value positions by key index ({@link #KEYS}); -1 when absent. Later keys overwrite. */
+        final int[] at = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+        /** Created at the first warning: nearly every message has none. */
+        List<String> warnings;
+
+        void warn(String warning) {
+            if (warnings == null) {
+                warnings = new ArrayList<>(2);
+            }
+            warnings.add(warning);
+        }
     }
 
-    private static RouteRegistration parse(byte[] payload, Consumer<String> warnings) {
+    private static RouteRegistration parse(byte[] payload, Fields f) {
         if (payload == null || payload.length == 0) {
             throw new InvalidMessage("empty message");
         }
@@ -96,33 +113,21 @@ public final class RegistryMessageDecoder {
             throw new InvalidMessage("message of " + payload.length + " bytes (expected: at most "
                     + MAX_MESSAGE_BYTES + ")");
         }
-        checkUtf8(payload);
-        Fields f = new Fields();
+        JsonCursor c = new JsonCursor(payload, 0, payload.length);
         try {
-            JsonCursor c = new JsonCursor(payload, 0, payload.length);
             if (c.atEnd()) {
                 throw new InvalidMessage("empty message");
             }
-            // One pass checks the whole document and notes where each known key's (last) value starts; the
-            // fields are read afterwards, so that malformed JSON anywhere is reported as such first.
+            // One pass checks the whole document (UTF-8 in strings included) and notes where each known
+            // key's (last) value starts; the fields are read afterwards, so that malformed JSON anywhere is
+            // reported as such first.
             boolean object = c.peek() == JsonCursor.Kind.OBJECT;
             if (object) {
                 c.beginObject();
-                for (String key = c.nextKey(true); key != null; key = c.nextKey(false)) {
+                for (int key = c.nextKeyIndex(true, KEYS); key != JsonCursor.END; key = c.nextKeyIndex(false, KEYS)) {
                     int at = c.skipValue();
-                    switch (key) {
-                        case "host" -> f.host = at;
-                        case "port" -> f.port = at;
-                        case "tls_port" -> f.tlsPort = at;
-                        case "uris" -> f.uris = at;
-                        case "tags" -> f.tags = at;
-                        case "app" -> f.app = at;
-                        case "private_instance_id" -> f.instanceId = at;
-                        case "private_instance_index" -> f.instanceIndex = at;
-                        case "stale_threshold_in_seconds" -> f.stale = at;
-                        case "route_service_url" -> f.routeService = at;
-                        case "options" -> f.options = at;
-                        default -> { }
+                    if (key >= 0) {
+                        f.at[key] = at;
                     }
                 }
             } else {
@@ -135,17 +140,21 @@ public final class RegistryMessageDecoder {
                 throw new InvalidMessage("not a JSON object");
             }
         } catch (JsonCursor.Malformed e) {
+            checkUtf8(payload);
             throw new InvalidMessage("not JSON: " + e.getMessage());
         } catch (JsonCursor.InvalidUtf8 e) {
             throw new InvalidMessage("invalid UTF-8");
+        } catch (InvalidMessage e) {
+            checkUtf8(payload);
+            throw e;
         }
-        return registration(payload, f, warnings);
+        return registration(c, f);
     }
 
     /*
-     * Registrations are nearly always ASCII, which is valid UTF-8 by construction; anything else goes
-     * through the strict decoder, so that an invalid sequence anywhere (not only inside strings) is called
-     * what it is.
+     * A well-formed document has non-ASCII bytes only inside strings, which the cursor validates as it
+     * goes. A refused one may have them anywhere: it is checked whole before its reason is given, so that
+     * an invalid sequence anywhere is called what it is.
      */
     private static void checkUtf8(byte[] payload) {
         for (byte b : payload) {
@@ -163,8 +172,8 @@ public final class RegistryMessageDecoder {
         }
     }
 
-    private static RouteRegistration registration(byte[] payload, Fields f, Consumer<String> warnings) {
-        String host = string(payload, f.host, "host", true);
+    private static RouteRegistration registration(JsonCursor c, Fields f) {
+        String host = string(c, f.at[HOST], "host", true);
         if (host.isEmpty()) {
             throw new InvalidMessage("host: empty");
         }
@@ -172,103 +181,102 @@ public final class RegistryMessageDecoder {
             host = host.substring(1, host.length() - 1);
         }
         checkHost(host);
-        int port = port(payload, f, warnings);
-        List<RouteKey> routes = uris(payload, f.uris);
-        Map<String, String> tags = tags(payload, f.tags);
-        String app = string(payload, f.app, "app", false);
-        String instanceId = string(payload, f.instanceId, "private_instance_id", false);
-        String instanceIndex = string(payload, f.instanceIndex, "private_instance_index", false);
-        Duration stale = Duration.ofSeconds(staleSeconds(payload, f.stale));
-        String routeService = string(payload, f.routeService, "route_service_url", false);
+        int port = port(c, f);
+        List<RouteKey> routes = uris(c, f.at[URIS]);
+        Map<String, String> tags = tags(c, f.at[TAGS]);
+        String app = string(c, f.at[APP], "app", false);
+        String instanceId = string(c, f.at[INSTANCE_ID], "private_instance_id", false);
+        String instanceIndex = string(c, f.at[INSTANCE_INDEX], "private_instance_index", false);
+        long staleSeconds = staleSeconds(c, f.at[STALE]);
+        Duration stale = staleSeconds == 0 ? Duration.ZERO : Duration.ofSeconds(staleSeconds);
+        String routeService = string(c, f.at[ROUTE_SERVICE], "route_service_url", false);
         if (!routeService.isEmpty()) {
             if (!routeService.regionMatches(true, 0, "https://", 0, 8)) {
                 throw new InvalidMessage("route_service_url: " + abbreviate(routeService) + " (expected: an https URL)");
             }
-            warnings.accept("route_service_url ignored (route services are not supported yet)");
+            f.warn("route_service_url ignored (route services are not supported yet)");
         }
-        LoadBalancing balancing = balancing(payload, f.options, warnings);
+        LoadBalancing balancing = balancing(c, f.at[OPTIONS], f);
         return new RouteRegistration(
                 new Endpoint(host, port, app, instanceId, instanceIndex, tags, stale, balancing), routes);
     }
 
-    private static JsonCursor at(byte[] payload, int position) {
-        return new JsonCursor(payload, position, payload.length);
+    /** The kind of the value at {@code position}, the cursor left on it; null when absent or JSON null. */
+    private static JsonCursor.Kind kindAt(JsonCursor c, int position) {
+        if (position < 0) {
+            return null;
+        }
+        c.seek(position);
+        JsonCursor.Kind kind = c.peek();
+        return kind == JsonCursor.Kind.NULL ? null : kind;
     }
 
-    private static boolean absent(byte[] payload, int position) {
-        return position < 0 || at(payload, position).peek() == JsonCursor.Kind.NULL;
-    }
-
-    private static String string(byte[] payload, int position, String key, boolean required) {
-        if (absent(payload, position)) {
+    private static String string(JsonCursor c, int position, String key, boolean required) {
+        JsonCursor.Kind kind = kindAt(c, position);
+        if (kind == null) {
             if (required) {
                 throw new InvalidMessage(key + ": missing");
             }
             return "";
         }
-        JsonCursor c = at(payload, position);
-        if (c.peek() != JsonCursor.Kind.STRING) {
-            c.skipValue();
-            throw new InvalidMessage(key + ": " + c.text(position) + " (expected: a string)");
+        if (kind != JsonCursor.Kind.STRING) {
+            throw wrongType(c, position, key, "a string");
         }
         return c.nextString();
+    }
+
+    private static InvalidMessage wrongType(JsonCursor c, int position, String key, String expected) {
+        c.seek(position);
+        c.skipValue();
+        return new InvalidMessage(key + ": " + c.text(position) + " (expected: " + expected + ")");
     }
 
     /*
      * tls_port is validated but not used until the proxy speaks TLS to backends (a later section of the
      * reference): routing plain HTTP to a TLS port would fail every request, so the plain port is used.
      */
-    private static int port(byte[] payload, Fields f, Consumer<String> warnings) {
-        int port = optionalPort(payload, f.port, "port");
-        int tlsPort = optionalPort(payload, f.tlsPort, "tls_port");
+    private static int port(JsonCursor c, Fields f) {
+        int port = optionalPort(c, f.at[PORT], "port");
+        int tlsPort = optionalPort(c, f.at[TLS_PORT], "tls_port");
         if (port == 0) {
             throw new InvalidMessage(tlsPort == 0 ? "port: missing"
                     : "port: missing (tls_port " + tlsPort + " given, but TLS to backends is not supported yet)");
         }
         if (tlsPort != 0) {
-            warnings.accept("tls_port: " + tlsPort + " ignored (TLS to backends is not supported yet; using port "
+            f.warn("tls_port: " + tlsPort + " ignored (TLS to backends is not supported yet; using port "
                     + port + ")");
         }
         return port;
     }
 
     /** The port at {@code position}, or 0 when absent. */
-    private static int optionalPort(byte[] payload, int position, String key) {
-        if (absent(payload, position)) {
+    private static int optionalPort(JsonCursor c, int position, String key) {
+        JsonCursor.Kind kind = kindAt(c, position);
+        if (kind == null) {
             return 0;
         }
-        long port = integer(payload, position, key);
+        long port = integer(c, kind, position, key);
         if (port < 1 || port > 65535) {
             throw new InvalidMessage(key + ": " + port + " (expected: 1-65535)");
         }
         return (int) port;
     }
 
-    private static long integer(byte[] payload, int position, String key) {
-        JsonCursor c = at(payload, position);
-        if (c.peek() != JsonCursor.Kind.NUMBER) {
-            c.skipValue();
-            throw new InvalidMessage(key + ": " + c.text(position) + " (expected: an integer)");
+    /** The integer at {@code position}, of the given (non-null) kind, the cursor on it. */
+    private static long integer(JsonCursor c, JsonCursor.Kind kind, int position, String key) {
+        if (kind != JsonCursor.Kind.NUMBER) {
+            throw wrongType(c, position, key, "an integer");
+        }
+        long plain = c.nextLong();
+        if (plain != JsonCursor.NOT_PLAIN) {
+            return plain;
         }
         String literal = c.nextNumber();
-        if (literal.length() <= 18 && isPlainInteger(literal)) {
-            return Long.parseLong(literal);
-        }
         try {
             return new BigDecimal(literal).longValueExact();
         } catch (ArithmeticException | NumberFormatException e) {
             throw new InvalidMessage(key + ": " + abbreviate(literal) + " (expected: an integer)");
         }
-    }
-
-    private static boolean isPlainInteger(String literal) {
-        for (int i = literal.charAt(0) == '-' ? 1 : 0; i < literal.length(); i++) {
-            char ch = literal.charAt(i);
-            if (ch < '0' || ch > '9') {
-                return false;
-            }
-        }
-        return true;
     }
 
     private static void checkHost(String host) {
@@ -283,31 +291,52 @@ public final class RegistryMessageDecoder {
         }
     }
 
-    private static List<RouteKey> uris(byte[] payload, int position) {
-        if (absent(payload, position)) {
+    private static List<RouteKey> uris(JsonCursor c, int position) {
+        JsonCursor.Kind kind = kindAt(c, position);
+        if (kind == null) {
             throw new InvalidMessage("uris: missing");
         }
-        JsonCursor c = at(payload, position);
-        if (c.peek() != JsonCursor.Kind.ARRAY) {
-            c.skipValue();
-            throw new InvalidMessage("uris: " + c.text(position) + " (expected: an array of strings)");
+        if (kind != JsonCursor.Kind.ARRAY) {
+            throw wrongType(c, position, "uris", "an array of strings");
         }
-        List<String> uris = new ArrayList<>(1);
-        String firstError = null;
+        // Keys are parsed as the strings are read; a uri that is not a key is reported only once every
+        // element is known to be a string, as the type error comes first.
+        RouteKey first = null;
+        List<RouteKey> routes = null;
+        String typeError = null;
+        String keyError = null;
         int count = 0;
         c.beginArray();
-        for (boolean first = true; c.hasNextElement(first); first = false) {
+        for (boolean head = true; c.hasNextElement(head); head = false) {
             count++;
-            if (count > MAX_URIS || firstError != null) {
+            if (count > MAX_URIS || typeError != null) {
                 c.skipValue();
                 continue;
             }
-            JsonCursor.Kind kind = c.peek();
-            if (kind == JsonCursor.Kind.STRING) {
-                uris.add(c.nextString());
-            } else {
+            if (c.peek() != JsonCursor.Kind.STRING) {
                 int start = c.skipValue();
-                firstError = "uris: " + c.text(start) + " (expected: a string)";
+                typeError = "uris: " + c.text(start) + " (expected: a string)";
+                continue;
+            }
+            String uri = c.nextString();
+            if (keyError != null) {
+                continue;
+            }
+            RouteKey key;
+            try {
+                key = RouteKey.parse(uri);
+            } catch (IllegalArgumentException e) {
+                keyError = e.getMessage();
+                continue;
+            }
+            if (first == null) {
+                first = key;
+            } else {
+                if (routes == null) {
+                    routes = new ArrayList<>(4);
+                    routes.add(first);
+                }
+                routes.add(key);
             }
         }
         if (count == 0) {
@@ -316,93 +345,110 @@ public final class RegistryMessageDecoder {
         if (count > MAX_URIS) {
             throw new InvalidMessage("uris: " + count + " entries (expected: at most " + MAX_URIS + ")");
         }
-        if (firstError != null) {
-            throw new InvalidMessage(firstError);
+        if (typeError != null) {
+            throw new InvalidMessage(typeError);
         }
-        List<RouteKey> routes = new ArrayList<>(uris.size());
-        for (String uri : uris) {
-            try {
-                routes.add(RouteKey.parse(uri));
-            } catch (IllegalArgumentException e) {
-                throw new InvalidMessage(e.getMessage());
-            }
+        if (keyError != null) {
+            throw new InvalidMessage(keyError);
         }
-        return routes;
+        return routes == null ? List.of(first) : routes;
     }
 
-    private static Map<String, String> tags(byte[] payload, int position) {
-        if (absent(payload, position)) {
+    /*
+     * Nearly every message has one tag or none: those become Map.of, which the Endpoint keeps as it is;
+     * a map is built only for two or more. A null value removes its key; a repeated key keeps its last value.
+     */
+    private static Map<String, String> tags(JsonCursor c, int position) {
+        JsonCursor.Kind kind = kindAt(c, position);
+        if (kind == null) {
             return Map.of();
         }
-        JsonCursor c = at(payload, position);
-        if (c.peek() != JsonCursor.Kind.OBJECT) {
-            c.skipValue();
-            throw new InvalidMessage("tags: " + c.text(position) + " (expected: an object of strings)");
+        if (kind != JsonCursor.Kind.OBJECT) {
+            throw wrongType(c, position, "tags", "an object of strings");
         }
-        Map<String, String> tags = new LinkedHashMap<>();
+        String onlyKey = null;
+        String onlyValue = null;
+        Map<String, String> tags = null;
         c.beginObject();
         for (String key = c.nextKey(true); key != null; key = c.nextKey(false)) {
-            switch (c.peek()) {
+            String value = switch (c.peek()) {
                 case NULL -> {
                     c.nextNull();
-                    tags.remove(key);
+                    yield null;
                 }
-                case STRING -> tags.put(key, c.nextString());
-                case NUMBER -> tags.put(key, c.nextNumber());
+                case STRING -> c.nextString();
+                case NUMBER -> c.nextNumber();
                 case TRUE, FALSE -> {
                     int start = c.skipValue();
-                    tags.put(key, c.text(start));
+                    yield c.text(start);
                 }
                 default -> {
                     int start = c.skipValue();
                     throw new InvalidMessage("tags." + abbreviate(key) + ": " + c.text(start) + " (expected: a string)");
                 }
+            };
+            if (tags != null) {
+                if (value == null) {
+                    tags.remove(key);
+                } else {
+                    tags.put(key, value);
+                }
+            } else if (onlyKey == null || onlyKey.equals(key)) {
+                onlyKey = value == null ? null : key;
+                onlyValue = value;
+            } else if (value != null) {
+                tags = new HashMap<>(4);
+                tags.put(onlyKey, onlyValue);
+                tags.put(key, value);
             }
         }
-        return tags;
+        if (tags != null) {
+            return tags;
+        }
+        return onlyKey == null ? Map.of() : Map.of(onlyKey, onlyValue);
     }
 
-    private static long staleSeconds(byte[] payload, int position) {
-        if (absent(payload, position)) {
+    private static long staleSeconds(JsonCursor c, int position) {
+        JsonCursor.Kind kind = kindAt(c, position);
+        if (kind == null) {
             return 0;
         }
-        long seconds = integer(payload, position, "stale_threshold_in_seconds");
+        long seconds = integer(c, kind, position, "stale_threshold_in_seconds");
         if (seconds < 0) {
             throw new InvalidMessage("stale_threshold_in_seconds: " + seconds + " (expected: >= 0)");
         }
         return Math.min(seconds, MAX_STALE_SECONDS);
     }
 
-    private static LoadBalancing balancing(byte[] payload, int position, Consumer<String> warnings) {
-        if (position < 0) {
-            return null;
-        }
-        JsonCursor c = at(payload, position);
-        if (c.peek() != JsonCursor.Kind.OBJECT) {
+    private static final String[] OPTION_KEYS = {"loadbalancing"};
+
+    private static LoadBalancing balancing(JsonCursor c, int position, Fields f) {
+        if (kindAt(c, position) != JsonCursor.Kind.OBJECT) {
             return null;
         }
         int lb = -1;
         c.beginObject();
-        for (String key = c.nextKey(true); key != null; key = c.nextKey(false)) {
+        for (int key = c.nextKeyIndex(true, OPTION_KEYS); key != JsonCursor.END;
+             key = c.nextKeyIndex(false, OPTION_KEYS)) {
             int at = c.skipValue();
-            if (key.equals("loadbalancing")) {
+            if (key == 0) {
                 lb = at;
             }
         }
-        if (absent(payload, lb)) {
+        JsonCursor.Kind kind = kindAt(c, lb);
+        if (kind == null) {
             return null;
         }
-        JsonCursor v = at(payload, lb);
-        String name = switch (v.peek()) {
-            case STRING -> v.nextString();
-            case NUMBER -> v.nextNumber();
+        String name = switch (kind) {
+            case STRING -> c.nextString();
+            case NUMBER -> c.nextNumber();
             default -> {
-                v.skipValue();
-                yield v.text(lb);
+                c.skipValue();
+                yield c.text(lb);
             }
         };
         return LoadBalancing.fromWireName(name).orElseGet(() -> {
-            warnings.accept("options.loadbalancing: " + abbreviate(name)
+            f.warn("options.loadbalancing: " + abbreviate(name)
                     + " ignored (expected: round-robin or least-connection)");
             return null;
         });

@@ -325,4 +325,95 @@ class RegistryMessageDecoderTest {
 
         assertThat(warnings).isEmpty();
     }
+    @Test
+    void shouldRecogniseAKnownKeyWrittenWithEscapes() {
+        RouteRegistration r = valid("{\"\\u0068ost\":\"h\",\"po\\u0072t\":1,\"uris\":[\"a.com\"],\"\\u0061pp\":\"x\"}");
+
+        assertThat(r.endpoint().address()).isEqualTo("h:1");
+        assertThat(r.endpoint().appId()).isEqualTo("x");
+    }
+
+    @Test
+    void shouldIgnoreUnknownKeysWithNonAsciiCharactersOrEscapes() {
+        RouteRegistration r = valid("{\"höst\":\"x\",\"ho\\nst\":\"y\",\"host\":\"h\",\"port\":1,"
+                + "\"uris\":[\"a.com\"],\"tags\":{\"\\u00e9\":\"v\"}}");
+
+        assertThat(r.endpoint().host()).isEqualTo("h");
+        assertThat(r.endpoint().tags()).isEqualTo(Map.of("é", "v"));
+    }
+
+    @Test
+    void shouldKeepTheLastValueOfEachTagAndDropTagsSetToNull() {
+        RouteRegistration one = valid("{\"host\":\"h\",\"port\":1,\"uris\":[\"a.com\"],"
+                + "\"tags\":{\"a\":\"1\",\"a\":\"2\",\"b\":null}}");
+        RouteRegistration removed = valid("{\"host\":\"h\",\"port\":1,\"uris\":[\"a.com\"],"
+                + "\"tags\":{\"a\":\"1\",\"a\":null,\"b\":\"2\"}}");
+        RouteRegistration many = valid("{\"host\":\"h\",\"port\":1,\"uris\":[\"a.com\"],"
+                + "\"tags\":{\"a\":\"1\",\"b\":\"2\",\"a\":null,\"c\":\"3\",\"b\":\"4\"}}");
+
+        assertThat(one.endpoint().tags()).isEqualTo(Map.of("a", "2"));
+        assertThat(removed.endpoint().tags()).isEqualTo(Map.of("b", "2"));
+        assertThat(many.endpoint().tags()).isEqualTo(Map.of("b", "4", "c", "3"));
+    }
+
+    @Test
+    void shouldReportAUriOfTheWrongTypeBeforeAUriThatIsNotARoute() {
+        String reason = invalid("{\"host\":\"h\",\"port\":1,\"uris\":[\"a.com\",\"\",\"b.com\",7]}");
+        String keyReason = invalid("{\"host\":\"h\",\"port\":1,\"uris\":[\"a.com\",\"\",\"b.com\"]}");
+
+        assertThat(reason).isEqualTo("uris: 7 (expected: a string)");
+        assertThat(keyReason).startsWith("uri");
+        assertThat(keyReason).isNotEqualTo(reason);
+    }
+
+    @Test
+    void shouldKeepEveryUriInOrder() {
+        RouteRegistration r = valid("{\"host\":\"h\",\"port\":1,\"uris\":[\"c.com\",\"a.com/x\",\"b.com\"]}");
+
+        assertThat(r.routes()).containsExactly(RouteKey.parse("c.com"), RouteKey.parse("a.com/x"),
+                RouteKey.parse("b.com"));
+    }
+
+    @Test
+    void shouldCallInvalidUtf8OutsideStringsInvalidUtf8() {
+        byte[] json = "{\"host\":\"h\",\"port\":1,\"uris\":[\"a.com\"] }".getBytes(StandardCharsets.UTF_8);
+        json[json.length - 2] = (byte) 0xFF; // where whitespace was: malformed JSON and invalid UTF-8 both
+
+        assertThat(RegistryMessageDecoder.decode(json, warnings::add).error()).isEqualTo("invalid UTF-8");
+    }
+
+    @Test
+    void shouldCallValidNonAsciiOutsideStringsMalformedJson() {
+        assertThat(invalid("{\"host\":\"h\",\"port\":1,\"uris\":[\"a.com\"] é}")).startsWith("not JSON");
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "8080|8080",
+            "-0|",
+            "-8080|",
+            "80.0|80",
+            "8.08e3|8080",
+            "0000000000000000000000000000|",
+            "123456789012345678|",
+            "1234567890123456789012|"})
+    void shouldReadIntegersOfAnyLengthOrForm(String literal, String port) {
+        String json = "{\"host\":\"h\",\"port\":" + literal + ",\"uris\":[\"a.com\"]}";
+        if (port == null) {
+            assertThat(invalid(json)).as(literal).isNotBlank();
+        } else {
+            assertThat(valid(json).endpoint().port()).isEqualTo(Integer.parseInt(port));
+        }
+    }
+
+    @Test
+    void shouldReadAStaleThresholdOfManyDigitsExactly() {
+        RouteRegistration r = valid("{\"host\":\"h\",\"port\":1,\"uris\":[\"a.com\"],"
+                + "\"stale_threshold_in_seconds\":120000000000000000}");
+        RouteRegistration exact = valid("{\"host\":\"h\",\"port\":1,\"uris\":[\"a.com\"],"
+                + "\"stale_threshold_in_seconds\":-0}");
+
+        assertThat(r.endpoint().staleThreshold()).isEqualTo(Duration.ofSeconds(100L * 365 * 24 * 3600));
+        assertThat(exact.endpoint().staleThreshold()).isEqualTo(Duration.ZERO);
+    }
 }

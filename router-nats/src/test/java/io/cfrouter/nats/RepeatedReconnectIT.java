@@ -14,10 +14,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Many NATS restarts in a row: after every one the router must both receive (a fresh registration is
- * applied) and send (it answers {@code router.greet}). jnats 2.25.1 sometimes comes out of a reconnect with
- * a writer that never sends again (nats.java issue 1522); without the adapter's end-to-end check a run of
- * restarts hits that within a few cycles and the greet goes unanswered, or pruning resumes on a connection
- * that delivers nothing.
+ * applied) and send (it answers {@code router.greet}). jnats 2.25.1 sometimes came out of a reconnect with
+ * a writer that never sent again (nats.java issue 1522, fixed in 2.25.2); without the adapter's end-to-end
+ * check a run of restarts hit that within a few cycles and the greet went unanswered, or pruning resumed on
+ * a connection that delivered nothing. Kept for any client library change that brings such a case back.
  */
 class RepeatedReconnectIT {
 

@@ -46,6 +46,14 @@ public final class NatsServerProcess implements AutoCloseable {
         return port;
     }
 
+    /** The operating-system process id of the running server (for benchmarks that read its CPU time). */
+    public long pid() {
+        if (process == null) {
+            throw new IllegalStateException("nats-server is not running");
+        }
+        return process.pid();
+    }
+
     /** Whether the process is running. */
     public boolean isRunning() {
         return process != null && process.isAlive();
