@@ -1,5 +1,7 @@
 package io.cfrouter.registry;
 
+import io.cfrouter.core.Endpoint;
+
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
@@ -25,16 +27,26 @@ final class EndpointState {
     /** No failure mark. */
     static final long NOT_FAILED = Long.MIN_VALUE;
 
-    final String host;
-    final int port;
+    /**
+     * An endpoint with this address, for its {@code host} and {@code port}: one reference instead of two
+     * fields keeps the object at 32 bytes (one per address in the table).
+     */
+    private final Endpoint endpoint;
     private volatile int inFlight;
     volatile long failedUntilNanos = NOT_FAILED;
     /** Routes holding this address; 0 once it left the last one (it may still have requests in flight). */
     volatile int references;
 
-    EndpointState(String host, int port) {
-        this.host = host;
-        this.port = port;
+    EndpointState(Endpoint endpoint) {
+        this.endpoint = endpoint;
+    }
+
+    String host() {
+        return endpoint.host();
+    }
+
+    int port() {
+        return endpoint.port();
     }
 
     int inFlight() {
@@ -78,6 +90,7 @@ final class EndpointState {
 
     /** {@code host:port}, with an IPv6 host in brackets; the same text as {@code Endpoint.address()}. */
     boolean hasAddress(String address) {
+        String host = host();
         int colon = address.lastIndexOf(':');
         if (colon < 0 || !portIs(address, colon + 1)) {
             return false;
@@ -100,7 +113,7 @@ final class EndpointState {
             }
             value = value * 10 + digit;
         }
-        return value == port;
+        return value == port();
     }
 
     /**
@@ -112,14 +125,14 @@ final class EndpointState {
         private int size;
 
         private static int index(String host, int port, int mask) {
-            return KeyTable.spread(host.hashCode() * 31 + port) & mask;
+            return RouteTable.spread(host.hashCode() * 31 + port) & mask;
         }
 
         EndpointState get(String host, int port) {
             int mask = slots.length - 1;
             for (int i = index(host, port, mask); ; i = (i + 1) & mask) {
                 EndpointState s = slots[i];
-                if (s == null || s.port == port && s.host.equals(host)) {
+                if (s == null || s.port() == port && s.host().equals(host)) {
                     return s;
                 }
             }
@@ -137,7 +150,7 @@ final class EndpointState {
                 }
             }
             int mask = slots.length - 1;
-            int i = index(state.host, state.port, mask);
+            int i = index(state.host(), state.port(), mask);
             while (slots[i] != null) {
                 i = (i + 1) & mask;
             }
@@ -147,7 +160,7 @@ final class EndpointState {
 
         void remove(EndpointState state) {
             int mask = slots.length - 1;
-            int i = index(state.host, state.port, mask);
+            int i = index(state.host(), state.port(), mask);
             while (slots[i] != state) {
                 if (slots[i] == null) {
                     return;
@@ -159,7 +172,7 @@ final class EndpointState {
             // Shift later members of the probe run back so that no lookup stops early at the hole.
             for (int j = (i + 1) & mask; slots[j] != null; j = (j + 1) & mask) {
                 EndpointState s = slots[j];
-                int home = index(s.host, s.port, mask);
+                int home = index(s.host(), s.port(), mask);
                 if (((j - home) & mask) >= ((j - i) & mask)) {
                     slots[i] = s;
                     slots[j] = null;
