@@ -25,7 +25,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The routing table: a {@link RouteTable} of every host key and every {@code host/path} key, each with its
+ * The routing table: a {@link KeyTable} of every host key and every {@code host/path} key, each with its
  * route ({@link Pool}). A route is a stable object whose member array is replaced on change, so its
  * round-robin position survives new members and a lookup never sees a half-built pool.
  *
@@ -50,7 +50,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
     private final LoadBalancing defaultLoadBalancing;
     private final int maxConns;
 
-    private final RouteTable<Pool> table = new RouteTable<>();
+    private final KeyTable<Pool> table = new KeyTable<>();
     /**
      * For each host with path routes, how many there are of each segment count (index 1-31, 31 counting
      * every deeper one too): what keeps the host's depth set in {@link #table} exact. Under the write lock.
@@ -127,11 +127,11 @@ final class DefaultRouteRegistry implements RouteRegistry {
         if (from == to) {
             return null;
         }
-        RouteTable.Arrays a = table.arrays();
+        KeyTable.Arrays a = table.arrays();
         int hash = 0;
         int dots = 0;
         for (int i = from; i < to; i++) {
-            char c = RouteTable.lower(host.charAt(i));
+            char c = KeyTable.lower(host.charAt(i));
             if (c == '.') {
                 dots++;
             }
@@ -150,7 +150,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
                 return null; // no wildcard this deep or shallower
             }
             if ((wildcards & 1L << depth) != 0) {
-                pool = match(a, RouteTable.hash('*', host, dot, to), true, host, dot, to, path);
+                pool = match(a, KeyTable.hash('*', host, dot, to), true, host, dot, to, path);
                 if (pool != null) {
                     return pool;
                 }
@@ -163,14 +163,14 @@ final class DefaultRouteRegistry implements RouteRegistry {
      * The route for {@code path} under the host key {@code [*]src[from, to)} whose hash is {@code hash}: the
      * longest path route that matches, else the host's own route; or {@code null}.
      */
-    private static Pool match(RouteTable.Arrays a, int hash, boolean star, String src, int from, int to,
+    private static Pool match(KeyTable.Arrays a, int hash, boolean star, String src, int from, int to,
                               String path) {
-        int slot = RouteTable.find(a, hash, star, src, from, to, null, 0, 0);
+        int slot = KeyTable.find(a, hash, star, src, from, to, null, 0, 0);
         if (slot < 0) {
             return null;
         }
         if (path != null) {
-            int depths = RouteTable.pathDepths(a, slot);
+            int depths = KeyTable.pathDepths(a, slot);
             if (depths != 0) {
                 Pool pool = matchPath(a, hash, depths, star, src, from, to, path);
                 if (pool != null) {
@@ -178,14 +178,14 @@ final class DefaultRouteRegistry implements RouteRegistry {
                 }
             }
         }
-        return RouteTable.route(a, slot);
+        return KeyTable.route(a, slot);
     }
 
     /**
      * The longest route under the host key {@code [*]src[from, to)} whose path is a whole-segment prefix of
      * {@code path}, probing only the segment counts in {@code depths}; or {@code null}.
      */
-    private static Pool matchPath(RouteTable.Arrays a, int hostHash, int depths, boolean star, String src,
+    private static Pool matchPath(KeyTable.Arrays a, int hostHash, int depths, boolean star, String src,
                                   int from, int to, String path) {
         int start = 0;
         int end = path.indexOf('?');
@@ -212,7 +212,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
                     return best;
                 }
             }
-            hash = 31 * hash + RouteTable.lower(c);
+            hash = 31 * hash + KeyTable.lower(c);
         }
         if (end > start && (depths & 1 << segments) != 0) {
             best = probe(a, hash, star, src, from, to, path, start, end, best);
@@ -220,11 +220,11 @@ final class DefaultRouteRegistry implements RouteRegistry {
         return best;
     }
 
-    private static Pool probe(RouteTable.Arrays a, int hash, boolean star, String src, int from, int to,
+    private static Pool probe(KeyTable.Arrays a, int hash, boolean star, String src, int from, int to,
                               String path, int pathFrom, int pathTo, Pool best) {
-        int slot = RouteTable.find(a, hash, star, src, from, to, path, pathFrom, pathTo);
+        int slot = KeyTable.find(a, hash, star, src, from, to, path, pathFrom, pathTo);
         if (slot >= 0) {
-            Pool pool = RouteTable.route(a, slot);
+            Pool pool = KeyTable.route(a, slot);
             if (pool != null) {
                 return pool;
             }

@@ -57,7 +57,7 @@ final class EndpointCanonicaliser {
         if (s.isEmpty()) {
             return "";
         }
-        int slot = RouteTable.spread(s.hashCode()) & (STRING_SLOTS - 1);
+        int slot = KeyTable.spread(s.hashCode()) & (STRING_SLOTS - 1);
         String cached = strings[slot];
         if (s.equals(cached)) {
             return cached;
@@ -67,7 +67,7 @@ final class EndpointCanonicaliser {
     }
 
     private static int slot(Map<String, String> tags) {
-        return RouteTable.spread(tags.hashCode()) & (MAP_SLOTS - 1);
+        return KeyTable.spread(tags.hashCode()) & (MAP_SLOTS - 1);
     }
 
     /** The cached map equal to {@code tags} (the empty map for none), or {@code null}. */

@@ -125,7 +125,7 @@ final class EndpointState {
         private int size;
 
         private static int index(String host, int port, int mask) {
-            return RouteTable.spread(host.hashCode() * 31 + port) & mask;
+            return KeyTable.spread(host.hashCode() * 31 + port) & mask;
         }
 
         EndpointState get(String host, int port) {

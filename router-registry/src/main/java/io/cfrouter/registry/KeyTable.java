@@ -26,7 +26,7 @@ import java.lang.invoke.VarHandle;
  * <p>The arena holds each key as a length header (a var-int of {@code length << 1 | utf16}) followed by
  * one byte per character when every character is at most {@code U+00FF}, else two (big-endian).
  */
-final class RouteTable<T> {
+final class KeyTable<T> {
 
     /** The arrays as one unit: a reader reads {@link #arrays} once per lookup. */
     static final class Arrays {
