@@ -30,7 +30,10 @@ final class KeyTable<T> {
 
     /** The arrays as one unit: a reader reads {@link #arrays} once per lookup. */
     static final class Arrays {
-        /** {@code hash << 32 | arena offset}; {@code 0} is an empty slot (offset 0 is never used). */
+        /**
+         * {@code hash << 32 | PATHS | arena offset}, {@code PATHS} set while the key is a host with path
+         * depths; {@code 0} is an empty slot (offset 0 is never used).
+         */
         final long[] slots;
         /** The route of each slot, or {@code null}. */
         final Object[] routes;
@@ -49,6 +52,9 @@ final class KeyTable<T> {
     private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(long[].class);
     private static final VarHandle ROUTE = MethodHandles.arrayElementVarHandle(Object[].class);
     private static final VarHandle DEPTHS = MethodHandles.arrayElementVarHandle(int[].class);
+    /** The bit of a slot set while its host key has path depths: the depths are read only then. */
+    private static final long PATHS = 1L << 31;
+    private static final int OFFSET = 0x7fff_ffff;
     private static final int MIN_CAPACITY = 8;
     private static final int MIN_ARENA = 256;
 
@@ -109,8 +115,8 @@ final class KeyTable<T> {
             if (s == 0) {
                 return -1;
             }
-            if ((int) (s >>> 32) == hash
-                    && matches(a.arena, (int) s, length, star, host, hostFrom, hostTo, path, pathFrom, pathTo)) {
+            if ((int) (s >>> 32) == hash && matches(a.arena, (int) s & OFFSET, length, star, host, hostFrom,
+                    hostTo, path, pathFrom, pathTo)) {
                 return i;
             }
         }
@@ -174,9 +180,9 @@ final class KeyTable<T> {
         return (T) ROUTE.getAcquire(a.routes, i);
     }
 
-    /** The path depths under the host key in slot {@code i} of {@code a}. */
+    /** The path depths under the host key in slot {@code i} of {@code a}: 0 without reading them if none. */
     static int pathDepths(Arrays a, int i) {
-        return (int) DEPTHS.getAcquire(a.pathDepths, i);
+        return ((long) SLOT.getAcquire(a.slots, i) & PATHS) == 0 ? 0 : (int) DEPTHS.getAcquire(a.pathDepths, i);
     }
 
     // ---- writers (the caller holds the registry's write lock) -------------------------------------------
@@ -221,6 +227,8 @@ final class KeyTable<T> {
             Arrays a = arrays;
             boolean wasLive = a.routes[i] != null || a.pathDepths[i] != 0;
             DEPTHS.setRelease(a.pathDepths, i, depths);
+            long slot = a.slots[i];
+            SLOT.setRelease(a.slots, i, depths == 0 ? slot & ~PATHS : slot | PATHS);
             count(wasLive, a.routes[i] != null || depths != 0);
         }
     }
@@ -288,11 +296,11 @@ final class KeyTable<T> {
         int liveBytes = 1;
         for (int i = 0; i < old.slots.length; i++) {
             if (old.routes[i] != null || old.pathDepths[i] != 0) {
-                liveBytes += storedLength(old.arena, (int) old.slots[i]);
+                liveBytes += storedLength(old.arena, (int) old.slots[i] & OFFSET);
             }
         }
         long arenaBytes = Math.max(MIN_ARENA, (liveBytes + extraBytes) * 3L / 2);
-        if (arenaBytes > Integer.MAX_VALUE - 8) {
+        if (arenaBytes > OFFSET) {
             throw new IllegalStateException("route keys: over 1 GB of characters");
         }
         Arrays a = new Arrays(capacity, (int) arenaBytes);
@@ -303,14 +311,14 @@ final class KeyTable<T> {
                 continue;
             }
             long s = old.slots[j];
-            int from = (int) s;
+            int from = (int) s & OFFSET;
             int length = storedLength(old.arena, from);
             System.arraycopy(old.arena, from, a.arena, at, length);
             int i = spread((int) (s >>> 32)) & mask;
             while (a.slots[i] != 0) {
                 i = (i + 1) & mask;
             }
-            a.slots[i] = s & 0xffff_ffff_0000_0000L | at;
+            a.slots[i] = s & (0xffff_ffff_0000_0000L | PATHS) | at;
             a.routes[i] = old.routes[j];
             a.pathDepths[i] = old.pathDepths[j];
             at += length;
