@@ -41,7 +41,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
     private static final Logger LOGGER = LogManager.getLogger();
     private static final Member[] NO_MEMBERS = new Member[0];
     /** Depths from this one up share the last bit of a depth set. */
-    private static final int LAST_PATH_DEPTH = 31;
+    private static final int LAST_PATH_DEPTH = KeyTable.PATH_DEPTHS;
     private static final int LAST_WILDCARD_DEPTH = 63;
 
     private final Ticker ticker;
@@ -52,7 +52,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
 
     private final KeyTable<Pool> table = new KeyTable<>();
     /**
-     * For each host with path routes, how many there are of each segment count (index 1-31, 31 counting
+     * For each host with path routes, how many there are of each segment count (index 1-16, 16 counting
      * every deeper one too): what keeps the host's depth set in {@link #table} exact. Under the write lock.
      */
     private final Map<String, int[]> pathDepthCounts = new HashMap<>();
@@ -198,14 +198,14 @@ final class DefaultRouteRegistry implements RouteRegistry {
         while (end > start && path.charAt(end - 1) == '/') {
             end--;
         }
-        int deepest = 31 - Integer.numberOfLeadingZeros(depths);
+        int deepest = 32 - Integer.numberOfLeadingZeros(depths); // bit n - 1 stands for n segments
         Pool best = null;
         int hash = 31 * hostHash + '/';
         int segments = 1;
         for (int i = start; i < end; i++) {
             char c = path.charAt(i);
             if (c == '/') {
-                if ((depths & 1 << segments) != 0) {
+                if ((depths & 1 << segments - 1) != 0) {
                     best = probe(a, hash, star, src, from, to, path, start, i, best);
                 }
                 if (segments < LAST_PATH_DEPTH && ++segments > deepest) {
@@ -214,7 +214,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
             }
             hash = 31 * hash + KeyTable.lower(c);
         }
-        if (end > start && (depths & 1 << segments) != 0) {
+        if (end > start && (depths & 1 << segments - 1) != 0) {
             best = probe(a, hash, star, src, from, to, path, start, end, best);
         }
         return best;
@@ -358,7 +358,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
             int depth = pathDepth(k, slash);
             int[] counts = pathDepthCounts.computeIfAbsent(host, h -> new int[LAST_PATH_DEPTH + 1]);
             if (counts[depth]++ == 0) {
-                table.setPathDepths(host, table.pathDepths(host) | 1 << depth);
+                table.setPathDepths(host, table.pathDepths(host) | 1 << depth - 1);
             }
         }
         if (isWildcard(host) && !hostWasThere) {
@@ -375,7 +375,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
             int depth = pathDepth(k, slash);
             int[] counts = pathDepthCounts.get(host);
             if (--counts[depth] == 0) {
-                int depths = table.pathDepths(host) & ~(1 << depth);
+                int depths = table.pathDepths(host) & ~(1 << depth - 1);
                 table.setPathDepths(host, depths);
                 if (depths == 0) {
                     pathDepthCounts.remove(host);

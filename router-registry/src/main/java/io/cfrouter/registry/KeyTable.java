@@ -6,15 +6,16 @@ import java.lang.invoke.VarHandle;
 /**
  * The keys of the routing table in flat arrays: one open-addressing table for every host key
  * ({@code app.example.com}, {@code *.example.com}) and every path key ({@code app.example.com/api}), all
- * lower case, each with its route (or {@code null}) and, for a host, a mask of the path depths under it.
+ * lower case, each with its route (or {@code null}) and, for a host, the set of path depths under it.
  * Written by one thread at a time (the caller holds the registry's write lock), read by any number of
  * threads without locking.
  *
  * <p>Laid out so that a lookup touches few cache lines and no object but the arrays: a slot is one
- * {@code long} holding the key's hash and the offset of its characters in a shared byte array (the arena),
- * so a probe compares hashes without leaving the slot array, and a hit compares the key straight from the
- * arena against the request, lower-casing in place. Neither the probe nor the comparison allocates or reads
- * the route object.
+ * {@code long} holding 16 bits of the key's hash (a tag), the host's path depth set (16 bits: bit
+ * {@code n - 1} for {@code n} segments, the last bit for 16 or more) and the offset of the key's
+ * characters in a shared byte array (the arena). A probe compares tags without leaving the slot array, a
+ * hit compares the key straight from the arena against the request, lower-casing in place, and the
+ * depths come with the slot. Neither the probe nor the comparison allocates or reads the route object.
  *
  * <p>Publication: a new key's characters are written to the arena past the last published key, then its
  * slot with release semantics, so a reader that sees the slot sees the characters. A slot keeps its key until
@@ -30,31 +31,24 @@ final class KeyTable<T> {
 
     /** The arrays as one unit: a reader reads {@link #arrays} once per lookup. */
     static final class Arrays {
-        /**
-         * {@code hash << 32 | PATHS | arena offset}, {@code PATHS} set while the key is a host with path
-         * depths; {@code 0} is an empty slot (offset 0 is never used).
-         */
+        /** {@code tag << 48 | depths << 32 | arena offset}; {@code 0} is an empty slot (offset 0 is unused). */
         final long[] slots;
         /** The route of each slot, or {@code null}. */
         final Object[] routes;
-        /** For a host key: bit {@code n} (1-31) is set when a path key under it has {@code n} segments. */
-        final int[] pathDepths;
         final byte[] arena;
 
         Arrays(int capacity, int arenaBytes) {
             slots = new long[capacity];
             routes = new Object[capacity];
-            pathDepths = new int[capacity];
             arena = new byte[arenaBytes];
         }
     }
 
     private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(long[].class);
     private static final VarHandle ROUTE = MethodHandles.arrayElementVarHandle(Object[].class);
-    private static final VarHandle DEPTHS = MethodHandles.arrayElementVarHandle(int[].class);
-    /** The bit of a slot set while its host key has path depths: the depths are read only then. */
-    private static final long PATHS = 1L << 31;
-    private static final int OFFSET = 0x7fff_ffff;
+    /** The path depths a slot can hold: bit {@code n - 1} for {@code n} segments, the last for more. */
+    static final int PATH_DEPTHS = 16;
+    private static final long DEPTH_BITS = 0xffffL << 32;
     private static final int MIN_CAPACITY = 8;
     private static final int MIN_ARENA = 256;
 
@@ -94,6 +88,11 @@ final class KeyTable<T> {
         return x ^ (x >>> 16);
     }
 
+    /** The 16 bits of a key's hash its slot keeps: the scattered high half, apart from the index's bits. */
+    private static long tag(int hash) {
+        return (long) ((hash * 0x9E3779B9) >>> 16) << 48;
+    }
+
     /** The arrays a lookup reads; read once per lookup. */
     Arrays arrays() {
         return arrays;
@@ -110,13 +109,14 @@ final class KeyTable<T> {
         long[] slots = a.slots;
         int mask = slots.length - 1;
         int length = (star ? 1 : 0) + hostTo - hostFrom + (path == null ? 0 : 1 + pathTo - pathFrom);
+        long tag = tag(hash);
         for (int i = spread(hash) & mask; ; i = (i + 1) & mask) {
             long s = (long) SLOT.getAcquire(slots, i);
             if (s == 0) {
                 return -1;
             }
-            if ((int) (s >>> 32) == hash && matches(a.arena, (int) s & OFFSET, length, star, host, hostFrom,
-                    hostTo, path, pathFrom, pathTo)) {
+            if ((s & 0xffffL << 48) == tag && matches(a.arena, (int) s, length, star, host, hostFrom, hostTo, path,
+                    pathFrom, pathTo)) {
                 return i;
             }
         }
@@ -180,9 +180,17 @@ final class KeyTable<T> {
         return (T) ROUTE.getAcquire(a.routes, i);
     }
 
-    /** The path depths under the host key in slot {@code i} of {@code a}: 0 without reading them if none. */
+    /** The path depths under the host key in slot {@code i} of {@code a}. */
     static int pathDepths(Arrays a, int i) {
-        return ((long) SLOT.getAcquire(a.slots, i) & PATHS) == 0 ? 0 : (int) DEPTHS.getAcquire(a.pathDepths, i);
+        return depths((long) SLOT.getAcquire(a.slots, i));
+    }
+
+    private static int depths(long slot) {
+        return (int) (slot >>> 32) & 0xffff;
+    }
+
+    private static boolean isLive(Arrays a, int i) {
+        return a.routes[i] != null || depths(a.slots[i]) != 0;
     }
 
     // ---- writers (the caller holds the registry's write lock) -------------------------------------------
@@ -203,7 +211,7 @@ final class KeyTable<T> {
     int pathDepths(String key) {
         Arrays a = arrays;
         int i = find(a, key.hashCode(), false, key, 0, key.length(), null, 0, 0);
-        return i < 0 ? 0 : a.pathDepths[i];
+        return i < 0 ? 0 : depths(a.slots[i]);
     }
 
     /**
@@ -214,22 +222,23 @@ final class KeyTable<T> {
         int i = route == null ? slot(key) : add(key);
         if (i >= 0) {
             Arrays a = arrays;
-            boolean wasLive = a.routes[i] != null || a.pathDepths[i] != 0;
+            boolean wasLive = isLive(a, i);
             ROUTE.setRelease(a.routes, i, route);
-            count(wasLive, route != null || a.pathDepths[i] != 0);
+            count(wasLive, isLive(a, i));
         }
     }
 
-    /** Sets the path depths of the lower-case host {@code key}, adding the key if it has no slot. */
+    /**
+     * Sets the path depths (16 bits, see {@link #PATH_DEPTHS}) of the lower-case host {@code key}, adding
+     * the key if it has no slot.
+     */
     void setPathDepths(String key, int depths) {
         int i = depths == 0 ? slot(key) : add(key);
         if (i >= 0) {
             Arrays a = arrays;
-            boolean wasLive = a.routes[i] != null || a.pathDepths[i] != 0;
-            DEPTHS.setRelease(a.pathDepths, i, depths);
-            long slot = a.slots[i];
-            SLOT.setRelease(a.slots, i, depths == 0 ? slot & ~PATHS : slot | PATHS);
-            count(wasLive, a.routes[i] != null || depths != 0);
+            boolean wasLive = isLive(a, i);
+            SLOT.setRelease(a.slots, i, a.slots[i] & ~DEPTH_BITS | (long) depths << 32);
+            count(wasLive, isLive(a, i));
         }
     }
 
@@ -274,7 +283,7 @@ final class KeyTable<T> {
             i = (i + 1) & mask;
         }
         used++;
-        SLOT.setRelease(a.slots, i, (long) hash << 32 | at);
+        SLOT.setRelease(a.slots, i, tag(hash) | at);
         return i;
     }
 
@@ -295,32 +304,31 @@ final class KeyTable<T> {
         }
         int liveBytes = 1;
         for (int i = 0; i < old.slots.length; i++) {
-            if (old.routes[i] != null || old.pathDepths[i] != 0) {
-                liveBytes += storedLength(old.arena, (int) old.slots[i] & OFFSET);
+            if (isLive(old, i)) {
+                liveBytes += storedLength(old.arena, (int) old.slots[i]);
             }
         }
         long arenaBytes = Math.max(MIN_ARENA, (liveBytes + extraBytes) * 3L / 2);
-        if (arenaBytes > OFFSET) {
+        if (arenaBytes > Integer.MAX_VALUE - 8) {
             throw new IllegalStateException("route keys: over 1 GB of characters");
         }
         Arrays a = new Arrays(capacity, (int) arenaBytes);
         int mask = capacity - 1;
         int at = 1;
         for (int j = 0; j < old.slots.length; j++) {
-            if (old.routes[j] == null && old.pathDepths[j] == 0) {
+            if (!isLive(old, j)) {
                 continue;
             }
             long s = old.slots[j];
-            int from = (int) s & OFFSET;
+            int from = (int) s;
             int length = storedLength(old.arena, from);
             System.arraycopy(old.arena, from, a.arena, at, length);
-            int i = spread((int) (s >>> 32)) & mask;
+            int i = spread(storedHash(old.arena, from)) & mask;
             while (a.slots[i] != 0) {
                 i = (i + 1) & mask;
             }
-            a.slots[i] = s & (0xffff_ffff_0000_0000L | PATHS) | at;
+            a.slots[i] = s & 0xffff_ffff_0000_0000L | at;
             a.routes[i] = old.routes[j];
-            a.pathDepths[i] = old.pathDepths[j];
             at += length;
         }
         used = live;
@@ -332,6 +340,17 @@ final class KeyTable<T> {
     private static int storedLength(byte[] arena, int at) {
         int header = header(arena, at);
         return headerBytes(header) + (header >>> 1) * ((header & 1) + 1);
+    }
+
+    /** {@link String#hashCode()} of the key at {@code at} (a slot keeps only a tag of it). */
+    private static int storedHash(byte[] arena, int at) {
+        int header = header(arena, at);
+        boolean wide = (header & 1) != 0;
+        int h = 0;
+        for (int i = 0, c = at + headerBytes(header); i < header >>> 1; i++, c += wide ? 2 : 1) {
+            h = 31 * h + charAt(arena, c, wide);
+        }
+        return h;
     }
 
     /** The var-int header ({@code length << 1 | wide}) of the entry at {@code at}. */
