@@ -128,22 +128,16 @@ final class DefaultRouteRegistry implements RouteRegistry {
             return null;
         }
         KeyTable.Arrays a = table.arrays();
-        int hash = 0;
-        int dots = 0;
-        for (int i = from; i < to; i++) {
-            char c = KeyTable.lower(host.charAt(i));
-            if (c == '.') {
-                dots++;
-            }
-            hash = 31 * hash + c;
-        }
-        Pool pool = match(a, hash, false, host, from, to, path);
+        Pool pool = match(a, KeyTable.hash(0, host, from, to), false, host, from, to, path);
         long wildcards = wildcardDepths;
         if (pool != null || ipv6 || wildcards == 0) {
             return pool;
         }
         // The j-th dot (from 0) starts the suffix *.<labels>, with (dots - j) labels: nearest first.
-        int labels = dots;
+        int labels = 0;
+        for (int dot = host.indexOf('.', from); dot >= 0 && dot < to; dot = host.indexOf('.', dot + 1)) {
+            labels++;
+        }
         for (int dot = host.indexOf('.', from); dot >= 0 && dot < to; dot = host.indexOf('.', dot + 1), labels--) {
             int depth = Math.min(labels, LAST_WILDCARD_DEPTH);
             if ((wildcards & -1L >>> (LAST_WILDCARD_DEPTH - depth)) == 0) {
@@ -366,8 +360,8 @@ final class DefaultRouteRegistry implements RouteRegistry {
         }
     }
 
-    /** Takes the emptied route {@code pool} at the lower-case key {@code k} out. Caller holds the write lock. */
-    private void removeRoute(String k, Pool pool) {
+    /** Takes the emptied route at the lower-case key {@code k} out. Caller holds the write lock. */
+    private void removeRoute(String k) {
         int slash = k.indexOf('/');
         String host = slash < 0 ? k : k.substring(0, slash);
         table.setRoute(k, null);
@@ -477,7 +471,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
             return;
         }
         pool.members = NO_MEMBERS;
-        removeRoute(k, pool);
+        removeRoute(k);
         routeCount--;
         add(events, RegistryEvent.Type.ROUTE_REMOVED, pool.routeKey, null);
     }
