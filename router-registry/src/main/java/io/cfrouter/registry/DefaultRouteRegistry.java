@@ -159,20 +159,24 @@ final class DefaultRouteRegistry implements RouteRegistry {
      */
     private static Pool match(KeyTable.Arrays a, int hash, boolean star, String src, int from, int to,
                               String path) {
-        int slot = KeyTable.find(a, hash, star, src, from, to, null, 0, 0);
-        if (slot < 0) {
-            return null;
-        }
-        if (path != null) {
-            int depths = KeyTable.pathDepths(a, slot);
-            if (depths != 0) {
-                Pool pool = matchPath(a, hash, depths, star, src, from, to, path);
-                if (pool != null) {
-                    return pool;
+        for (int i = KeyTable.candidate(a, hash, KeyTable.home(a, hash)); i >= 0;
+             i = KeyTable.candidate(a, hash, KeyTable.next(a, i))) {
+            // Read before the comparison, so that its cache miss overlaps the key's.
+            Pool route = KeyTable.route(a, i);
+            if (KeyTable.keyAt(a, i, star, src, from, to, null, 0, 0)) {
+                if (path != null) {
+                    int depths = KeyTable.pathDepths(a, i);
+                    if (depths != 0) {
+                        Pool pool = matchPath(a, hash, depths, star, src, from, to, path);
+                        if (pool != null) {
+                            return pool;
+                        }
+                    }
                 }
+                return route;
             }
         }
-        return KeyTable.route(a, slot);
+        return null;
     }
 
     /**
@@ -216,11 +220,11 @@ final class DefaultRouteRegistry implements RouteRegistry {
 
     private static Pool probe(KeyTable.Arrays a, int hash, boolean star, String src, int from, int to,
                               String path, int pathFrom, int pathTo, Pool best) {
-        int slot = KeyTable.find(a, hash, star, src, from, to, path, pathFrom, pathTo);
-        if (slot >= 0) {
-            Pool pool = KeyTable.route(a, slot);
-            if (pool != null) {
-                return pool;
+        for (int i = KeyTable.candidate(a, hash, KeyTable.home(a, hash)); i >= 0;
+             i = KeyTable.candidate(a, hash, KeyTable.next(a, i))) {
+            Pool pool = KeyTable.route(a, i); // read before the comparison, as in match
+            if (KeyTable.keyAt(a, i, star, src, from, to, path, pathFrom, pathTo)) {
+                return pool != null ? pool : best;
             }
         }
         return best;

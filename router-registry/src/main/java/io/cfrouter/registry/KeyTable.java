@@ -112,20 +112,50 @@ final class KeyTable<T> {
      */
     static int find(Arrays a, int hash, boolean star, String host, int hostFrom, int hostTo, String path,
                     int pathFrom, int pathTo) {
+        for (int i = candidate(a, hash, home(a, hash)); i >= 0; i = candidate(a, hash, next(a, i))) {
+            if (keyAt(a, i, star, host, hostFrom, hostTo, path, pathFrom, pathTo)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** Where the probe for {@code hash} starts. */
+    static int home(Arrays a, int hash) {
+        return spread(hash) & (a.slots.length - 1);
+    }
+
+    /** The slot after {@code i} in probe order. */
+    static int next(Arrays a, int i) {
+        return (i + 1) & (a.slots.length - 1);
+    }
+
+    /**
+     * The first slot from {@code i} on, in probe order, whose tag is that of {@code hash}: a candidate for
+     * the key, to confirm with {@link #keyAt}; or {@code -1} once the probe meets an empty slot. With
+     * {@link #home} and {@link #next} this is {@link #find} in steps, so that a lookup can read a
+     * candidate's route while its key is compared.
+     */
+    static int candidate(Arrays a, int hash, int i) {
         long[] slots = a.slots;
         int mask = slots.length - 1;
-        int length = (star ? 1 : 0) + hostTo - hostFrom + (path == null ? 0 : 1 + pathTo - pathFrom);
         long tag = tag(hash);
-        for (int i = spread(hash) & mask; ; i = (i + 1) & mask) {
+        for (; ; i = (i + 1) & mask) {
             long s = (long) SLOT.getAcquire(slots, i);
             if (s == 0) {
                 return -1;
             }
-            if ((s & 0xffffL << 48) == tag && matches(a.arena, (int) s, length, star, host, hostFrom, hostTo, path,
-                    pathFrom, pathTo)) {
+            if ((s & 0xffffL << 48) == tag) {
                 return i;
             }
         }
+    }
+
+    /** Whether slot {@code i} holds the key described at {@link #find}. */
+    static boolean keyAt(Arrays a, int i, boolean star, String host, int hostFrom, int hostTo, String path,
+                         int pathFrom, int pathTo) {
+        int length = (star ? 1 : 0) + hostTo - hostFrom + (path == null ? 0 : 1 + pathTo - pathFrom);
+        return matches(a.arena, (int) a.slots[i], length, star, host, hostFrom, hostTo, path, pathFrom, pathTo);
     }
 
     private static boolean matches(byte[] arena, int at, int length, boolean star, String host, int hostFrom,
