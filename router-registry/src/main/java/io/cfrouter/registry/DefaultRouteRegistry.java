@@ -127,8 +127,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
         if (from == to) {
             return null;
         }
-        KeyTable.Arrays a = table.arrays();
-        Pool pool = match(a, KeyTable.hash(0, host, from, to), false, host, from, to, path);
+        Pool pool = match(table, KeyTable.hash(0, host, from, to), false, host, from, to, path);
         long wildcards = wildcardDepths;
         if (pool != null || ipv6 || wildcards == 0) {
             return pool;
@@ -144,7 +143,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
                 return null; // no wildcard this deep or shallower
             }
             if ((wildcards & 1L << depth) != 0) {
-                pool = match(a, KeyTable.hash('*', host, dot, to), true, host, dot, to, path);
+                pool = match(table, KeyTable.hash('*', host, dot, to), true, host, dot, to, path);
                 if (pool != null) {
                     return pool;
                 }
@@ -157,8 +156,9 @@ final class DefaultRouteRegistry implements RouteRegistry {
      * The route for {@code path} under the host key {@code [*]src[from, to)} whose hash is {@code hash}: the
      * longest path route that matches, else the host's own route; or {@code null}.
      */
-    private static Pool match(KeyTable.Arrays a, int hash, boolean star, String src, int from, int to,
+    private static Pool match(KeyTable<Pool> table, int hash, boolean star, String src, int from, int to,
                               String path) {
+        KeyTable.Arrays a = table.arrays(hash);
         for (int i = KeyTable.candidate(a, hash, KeyTable.home(a, hash)); i >= 0;
              i = KeyTable.candidate(a, hash, KeyTable.next(a, i))) {
             // Read before the comparison, so that its cache miss overlaps the key's.
@@ -167,7 +167,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
                 if (path != null) {
                     int depths = KeyTable.pathDepths(a, i);
                     if (depths != 0) {
-                        Pool pool = matchPath(a, hash, depths, star, src, from, to, path);
+                        Pool pool = matchPath(table, hash, depths, star, src, from, to, path);
                         if (pool != null) {
                             return pool;
                         }
@@ -183,7 +183,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
      * The longest route under the host key {@code [*]src[from, to)} whose path is a whole-segment prefix of
      * {@code path}, probing only the segment counts in {@code depths}; or {@code null}.
      */
-    private static Pool matchPath(KeyTable.Arrays a, int hostHash, int depths, boolean star, String src,
+    private static Pool matchPath(KeyTable<Pool> table, int hostHash, int depths, boolean star, String src,
                                   int from, int to, String path) {
         int start = 0;
         int end = path.indexOf('?');
@@ -204,7 +204,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
             char c = path.charAt(i);
             if (c == '/') {
                 if ((depths & 1 << segments - 1) != 0) {
-                    best = probe(a, hash, star, src, from, to, path, start, i, best);
+                    best = probe(table.arrays(hash), hash, star, src, from, to, path, start, i, best);
                 }
                 if (segments < LAST_PATH_DEPTH && ++segments > deepest) {
                     return best;
@@ -213,7 +213,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
             hash = 31 * hash + KeyTable.lower(c);
         }
         if (end > start && (depths & 1 << segments - 1) != 0) {
-            best = probe(a, hash, star, src, from, to, path, start, end, best);
+            best = probe(table.arrays(hash), hash, star, src, from, to, path, start, end, best);
         }
         return best;
     }
@@ -493,7 +493,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
         }
         int pruned = 0;
         List<RegistryEvent> events = new ArrayList<>();
-        for (Object route : table.routesForSweep()) {
+        for (Object route : sweep()) {
             if (!(route instanceof Pool pool) || !pool.hasStale(nowNanos)) {
                 continue;
             }
@@ -533,6 +533,12 @@ final class DefaultRouteRegistry implements RouteRegistry {
         return pruned;
     }
 
+    /** Every route of the table (and {@code null}s), shard by shard, without the lock: see KeyTable. */
+    private Iterable<Object> sweep() {
+        List<Object[]> shards = table.routesForSweep();
+        return () -> shards.stream().flatMap(Arrays::stream).iterator();
+    }
+
     @Override
     public void suspendPruning() {
         pruningSuspended = true;
@@ -543,7 +549,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
         writeLock.lock();
         try {
             long now = ticker.read();
-            for (Object route : table.routesForSweep()) {
+            for (Object route : sweep()) {
                 if (route instanceof Pool pool) {
                     for (Member m : pool.memberArray()) {
                         m.touch(now);
@@ -615,7 +621,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
         List<Pool> pools = new ArrayList<>();
         writeLock.lock();
         try {
-            for (Object route : table.routesForSweep()) {
+            for (Object route : sweep()) {
                 if (route instanceof Pool pool) {
                     pools.add(pool);
                 }

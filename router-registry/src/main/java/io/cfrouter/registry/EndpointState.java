@@ -117,10 +117,45 @@ final class EndpointState {
     }
 
     /**
-     * The states by address, read and written only under the registry's write lock. Open addressing with
-     * backward-shift deletion keeps it small: no per-entry node, no address string.
+     * The states by address, read and written only under the registry's write lock: 16 {@link Shard}s
+     * chosen by hash bits, so that no slot array is a humongous object for G1 (half a region or more,
+     * which takes whole regions) at 100 000 addresses.
      */
     static final class Table {
+        private final Shard[] shards = new Shard[16];
+
+        Table() {
+            for (int i = 0; i < shards.length; i++) {
+                shards[i] = new Shard();
+            }
+        }
+
+        private Shard shard(String host, int port) {
+            return shards[(host.hashCode() * 31 + port) * 0x85EBCA6B >>> 28];
+        }
+
+        EndpointState get(String host, int port) {
+            return shard(host, port).get(host, port);
+        }
+
+        void add(EndpointState state) {
+            shard(state.host(), state.port()).add(state);
+        }
+
+        void remove(EndpointState state) {
+            shard(state.host(), state.port()).remove(state);
+        }
+
+        /** Drops every state that left its last route and has nothing in flight. */
+        void removeOrphans() {
+            for (Shard shard : shards) {
+                shard.removeOrphans();
+            }
+        }
+    }
+
+    /** Open addressing with backward-shift deletion keeps it small: no per-entry node, no address string. */
+    private static final class Shard {
         private EndpointState[] slots = new EndpointState[16];
         private int size;
 

@@ -2,6 +2,8 @@ package io.cfrouter.registry;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The keys of the routing table in flat arrays: one open-addressing table for every host key
@@ -22,14 +24,15 @@ import java.lang.invoke.VarHandle;
  * the arrays are rebuilt: when its route goes, the route becomes {@code null} (a dead entry, which the same
  * key revives), so a reader never sees a slot change keys under it. A rebuild copies the live entries into
  * new arrays and publishes them through one {@code volatile} field; it happens when live and dead entries
- * fill the slots or the arena, and a rebuild sized from the live entries alone also shrinks the table.
+ * fill the slots or the arena, and a rebuild sized from the live entries alone also shrinks the table. The
+ * table is 16 such shards, chosen by bits of the hash.
  *
  * <p>The arena holds each key as a length header (a var-int of {@code length << 1 | utf16}) followed by
  * one byte per character when every character is at most {@code U+00FF}, else two (big-endian).
  */
 final class KeyTable<T> {
 
-    /** The arrays as one unit: a reader reads {@link #arrays} once per lookup. */
+    /** One shard's arrays as one unit: a reader reads them once per probe ({@link #arrays(int)}). */
     static final class Arrays {
         /** {@code tag << 48 | depths << 32 | arena offset}; {@code 0} is an empty slot (offset 0 is unused). */
         final long[] slots;
@@ -52,13 +55,16 @@ final class KeyTable<T> {
     private static final int MIN_CAPACITY = 8;
     private static final int MIN_ARENA = 256;
 
-    private volatile Arrays arrays = new Arrays(MIN_CAPACITY, MIN_ARENA);
-    /** Entries with a route or a path depth; written under the caller's lock. */
-    private int live;
-    /** Slots taken by live and dead entries. */
-    private int used;
-    /** Arena bytes written, including those of dead entries; byte 0 is never used. */
-    private int arenaUsed = 1;
+    /** Shards: a power of two, chosen by hash bits that neither the slot index nor the tag uses. */
+    private static final int SHARDS = 16;
+
+    private final Shard[] shards = new Shard[SHARDS];
+
+    KeyTable() {
+        for (int s = 0; s < SHARDS; s++) {
+            shards[s] = new Shard();
+        }
+    }
 
     // ---- shared by readers and writers ----------------------------------------------------------------
 
@@ -101,9 +107,17 @@ final class KeyTable<T> {
         return (long) ((hash * 0x9E3779B9) >>> 16) << 48;
     }
 
-    /** The arrays a lookup reads; read once per lookup. */
-    Arrays arrays() {
-        return arrays;
+    /** The arrays of the shard of the key whose hash is {@code hash}: read once per probe. */
+    Arrays arrays(int hash) {
+        return shards[shard(hash)].arrays;
+    }
+
+    private static int shard(int hash) {
+        return (hash * 0x85EBCA6B) >>> 28; // another multiplier than spread's and tag's: independent bits
+    }
+
+    private Shard shardOf(String key) {
+        return shards[shard(key.hashCode())];
     }
 
     /**
@@ -237,21 +251,21 @@ final class KeyTable<T> {
 
     // ---- writers (the caller holds the registry's write lock) -------------------------------------------
 
-    /** The slot of the lower-case {@code key} in the current arrays, or {@code -1}. */
+    /** The slot of the lower-case {@code key} in its shard's current arrays, or {@code -1}. */
     int slot(String key) {
-        return find(arrays, key.hashCode(), false, key, 0, key.length(), null, 0, 0);
+        return shardOf(key).slot(key);
     }
 
     /** The route of the lower-case {@code key}, or {@code null}. */
     T route(String key) {
-        Arrays a = arrays;
+        Arrays a = shardOf(key).arrays;
         int i = find(a, key.hashCode(), false, key, 0, key.length(), null, 0, 0);
         return i < 0 ? null : route(a, i);
     }
 
     /** The path depths under the lower-case host {@code key}; 0 if it has none. */
     int pathDepths(String key) {
-        Arrays a = arrays;
+        Arrays a = shardOf(key).arrays;
         int i = find(a, key.hashCode(), false, key, 0, key.length(), null, 0, 0);
         return i < 0 ? 0 : depths(a.slots[i]);
     }
@@ -261,12 +275,13 @@ final class KeyTable<T> {
      * the entry dead unless it has path depths.
      */
     void setRoute(String key, T route) {
-        int i = route == null ? slot(key) : add(key);
+        Shard shard = shardOf(key);
+        int i = route == null ? shard.slot(key) : shard.add(key);
         if (i >= 0) {
-            Arrays a = arrays;
+            Arrays a = shard.arrays;
             boolean wasLive = isLive(a, i);
             ROUTE.setRelease(a.routes, i, route);
-            count(wasLive, isLive(a, i));
+            shard.count(wasLive, isLive(a, i));
         }
     }
 
@@ -275,107 +290,153 @@ final class KeyTable<T> {
      * the key if it has no slot.
      */
     void setPathDepths(String key, int depths) {
-        int i = depths == 0 ? slot(key) : add(key);
+        Shard shard = shardOf(key);
+        int i = depths == 0 ? shard.slot(key) : shard.add(key);
         if (i >= 0) {
-            Arrays a = arrays;
+            Arrays a = shard.arrays;
             boolean wasLive = isLive(a, i);
             SLOT.setRelease(a.slots, i, a.slots[i] & ~DEPTH_BITS | (long) depths << 32);
-            count(wasLive, isLive(a, i));
-        }
-    }
-
-    private void count(boolean wasLive, boolean isLive) {
-        if (wasLive != isLive) {
-            live += isLive ? 1 : -1;
+            shard.count(wasLive, isLive(a, i));
         }
     }
 
     /** Keys with a route or path depths. */
     int size() {
-        return live;
+        int size = 0;
+        for (Shard shard : shards) {
+            size += shard.live;
+        }
+        return size;
+    }
+
+    /** Slots in all shards (for tests). */
+    int capacity() {
+        int capacity = 0;
+        for (Shard shard : shards) {
+            capacity += shard.arrays.slots.length;
+        }
+        return capacity;
+    }
+
+    /** Arena bytes in all shards (for tests). */
+    long arenaBytes() {
+        long bytes = 0;
+        for (Shard shard : shards) {
+            bytes += shard.arrays.arena.length;
+        }
+        return bytes;
     }
 
     /**
-     * The route array of the current arrays, for a sweep: holds routes and {@code null}s. A later write may
-     * go to newer arrays; routes seen here stay valid objects.
+     * The route arrays of the shards' current arrays, for a sweep: they hold routes and {@code null}s. A
+     * later write may go to newer arrays; routes seen here stay valid objects.
      */
-    Object[] routesForSweep() {
-        return arrays.routes;
-    }
-
-    /** The slot of {@code key} in the current arrays, adding it (as a dead entry) if absent. */
-    private int add(String key) {
-        int hash = key.hashCode();
-        int i = find(arrays, hash, false, key, 0, key.length(), null, 0, 0);
-        if (i >= 0) {
-            return i;
+    List<Object[]> routesForSweep() {
+        List<Object[]> routes = new ArrayList<>(SHARDS);
+        for (Shard shard : shards) {
+            routes.add(shard.arrays.routes);
         }
-        int bytes = encodedLength(key);
-        Arrays a = arrays;
-        boolean slotsFull = (used + 1) * 16L > a.slots.length * 13L;
-        if (slotsFull || arenaUsed + bytes > a.arena.length) {
-            rebuild(slotsFull, bytes);
-            a = arrays;
-        }
-        int at = arenaUsed;
-        arenaUsed = encode(key, a.arena, at);
-        int mask = a.slots.length - 1;
-        i = spread(hash) & mask;
-        while (a.slots[i] != 0) {
-            i = (i + 1) & mask;
-        }
-        used++;
-        SLOT.setRelease(a.slots, i, tag(hash) | at);
-        return i;
+        return routes;
     }
 
     /**
-     * Copies the live entries into new arrays, dropping dead entries and their characters. The slots double
-     * when they filled up with live entries past half ({@code slotsFull}), halve when under an eighth is
-     * live, and otherwise stay as they are; the arena gets half as much room again as the live characters
-     * plus {@code extraBytes} need.
+     * One shard: its arrays and their counts. Sharding keeps each array small (at 100 000 keys a shard's
+     * slots take 64 KB and its arena about 200 KB), so no array is a humongous object for G1 (one of half a
+     * region or more, which takes whole regions), and a rebuild copies one shard at a time.
      */
-    private void rebuild(boolean slotsFull, int extraBytes) {
-        Arrays old = arrays;
-        int capacity = old.slots.length;
-        while (slotsFull && (live + 1) * 2L > capacity) {
-            capacity <<= 1;
+    private static final class Shard {
+        volatile Arrays arrays = new Arrays(MIN_CAPACITY, MIN_ARENA);
+        /** Entries with a route or a path depth; written under the caller's lock. */
+        int live;
+        /** Slots taken by live and dead entries. */
+        int used;
+        /** Arena bytes written, including those of dead entries; byte 0 is never used. */
+        int arenaUsed = 1;
+
+        int slot(String key) {
+            return find(arrays, key.hashCode(), false, key, 0, key.length(), null, 0, 0);
         }
-        while (capacity > MIN_CAPACITY && (live + 1) * 8L < capacity) {
-            capacity >>= 1;
-        }
-        int liveBytes = 1;
-        for (int i = 0; i < old.slots.length; i++) {
-            if (isLive(old, i)) {
-                liveBytes += storedLength(old.arena, (int) old.slots[i]);
+
+        void count(boolean wasLive, boolean isLive) {
+            if (wasLive != isLive) {
+                live += isLive ? 1 : -1;
             }
         }
-        long arenaBytes = Math.max(MIN_ARENA, (liveBytes + extraBytes) * 3L / 2);
-        if (arenaBytes > Integer.MAX_VALUE - 8) {
-            throw new IllegalStateException("route keys: over 1 GB of characters");
-        }
-        Arrays a = new Arrays(capacity, (int) arenaBytes);
-        int mask = capacity - 1;
-        int at = 1;
-        for (int j = 0; j < old.slots.length; j++) {
-            if (!isLive(old, j)) {
-                continue;
+
+        /** The slot of {@code key} in the current arrays, adding it (as a dead entry) if absent. */
+        int add(String key) {
+            int hash = key.hashCode();
+            int i = find(arrays, hash, false, key, 0, key.length(), null, 0, 0);
+            if (i >= 0) {
+                return i;
             }
-            long s = old.slots[j];
-            int from = (int) s;
-            int length = storedLength(old.arena, from);
-            System.arraycopy(old.arena, from, a.arena, at, length);
-            int i = spread(storedHash(old.arena, from)) & mask;
+            int bytes = encodedLength(key);
+            Arrays a = arrays;
+            boolean slotsFull = (used + 1) * 16L > a.slots.length * 13L;
+            if (slotsFull || arenaUsed + bytes > a.arena.length) {
+                rebuild(slotsFull, bytes);
+                a = arrays;
+            }
+            int at = arenaUsed;
+            arenaUsed = encode(key, a.arena, at);
+            int mask = a.slots.length - 1;
+            i = spread(hash) & mask;
             while (a.slots[i] != 0) {
                 i = (i + 1) & mask;
             }
-            a.slots[i] = s & 0xffff_ffff_0000_0000L | at;
-            a.routes[i] = old.routes[j];
-            at += length;
+            used++;
+            SLOT.setRelease(a.slots, i, tag(hash) | at);
+            return i;
         }
-        used = live;
-        arenaUsed = at;
-        arrays = a;
+
+        /**
+         * Copies the live entries into new arrays, dropping dead entries and their characters. The slots double
+         * when they filled up with live entries past half ({@code slotsFull}), halve when under an eighth is
+         * live, and otherwise stay as they are; the arena gets half as much room again as the live characters
+         * plus {@code extraBytes} need.
+         */
+        private void rebuild(boolean slotsFull, int extraBytes) {
+            Arrays old = arrays;
+            int capacity = old.slots.length;
+            while (slotsFull && (live + 1) * 2L > capacity) {
+                capacity <<= 1;
+            }
+            while (capacity > MIN_CAPACITY && (live + 1) * 8L < capacity) {
+                capacity >>= 1;
+            }
+            int liveBytes = 1;
+            for (int i = 0; i < old.slots.length; i++) {
+                if (isLive(old, i)) {
+                    liveBytes += storedLength(old.arena, (int) old.slots[i]);
+                }
+            }
+            long arenaBytes = Math.max(MIN_ARENA, (liveBytes + extraBytes) * 3L / 2);
+            if (arenaBytes > Integer.MAX_VALUE - 8) {
+                throw new IllegalStateException("route keys: over 1 GB of characters");
+            }
+            Arrays a = new Arrays(capacity, (int) arenaBytes);
+            int mask = capacity - 1;
+            int at = 1;
+            for (int j = 0; j < old.slots.length; j++) {
+                if (!isLive(old, j)) {
+                    continue;
+                }
+                long s = old.slots[j];
+                int from = (int) s;
+                int length = storedLength(old.arena, from);
+                System.arraycopy(old.arena, from, a.arena, at, length);
+                int i = spread(storedHash(old.arena, from)) & mask;
+                while (a.slots[i] != 0) {
+                    i = (i + 1) & mask;
+                }
+                a.slots[i] = s & 0xffff_ffff_0000_0000L | at;
+                a.routes[i] = old.routes[j];
+                at += length;
+            }
+            used = live;
+            arenaUsed = at;
+            arrays = a;
+        }
     }
 
     /** Bytes of the entry at {@code at}: its header and characters. */
