@@ -455,10 +455,11 @@ final class DefaultRouteRegistry implements RouteRegistry {
         add(events, type, pool.routeKey, gone.endpoint);
         if (--gone.state.references == 0) {
             endpointCount--;
-            if (gone.state.inFlight() == 0) {
+            if (gone.state.inFlight() == 0 && type != RegistryEvent.Type.ENDPOINT_PRUNED) {
                 states.remove(gone.state);
             } else {
-                // Requests still hold it: keep its count in case the address comes back; dropped later.
+                // Requests still hold it, or a sweep is on (which drops all such states in one pass at its
+                // end): keep its count in case the address comes back; dropped later.
                 orphanStates++;
             }
         }

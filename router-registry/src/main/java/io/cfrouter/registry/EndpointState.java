@@ -217,12 +217,17 @@ final class EndpointState {
         }
 
         /** Drops every state that left its last route and has nothing in flight. */
+        /**
+         * Rebuilds the slots from the states still in a route or with requests in flight: one pass that reads
+         * the orphans' counts but never their addresses (a sweep that pruned everything rehashes nothing).
+         */
         void removeOrphans() {
-            for (int i = 0; i < slots.length; i++) {
-                EndpointState s = slots[i];
-                if (s != null && s.references == 0 && s.inFlight() == 0) {
-                    remove(s);
-                    i--; // the shift may have moved another orphan into this slot
+            EndpointState[] old = slots;
+            slots = new EndpointState[old.length];
+            size = 0;
+            for (EndpointState s : old) {
+                if (s != null && (s.references > 0 || s.inFlight() > 0)) {
+                    add(s);
                 }
             }
         }
