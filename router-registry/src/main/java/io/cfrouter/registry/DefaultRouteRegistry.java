@@ -281,7 +281,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
         writeLock.lock();
         try {
             events = listeners.isEmpty() ? null : new ArrayList<>(2);
-            String k = RouteKey.lowerCase(key.key());
+            String k = lowerKey(key);
             Pool pool = table.route(k);
             LoadBalancing balancing = endpoint.loadBalancing() != null ? endpoint.loadBalancing()
                     : defaultLoadBalancing;
@@ -327,7 +327,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
         writeLock.lock();
         try {
             events = listeners.isEmpty() ? null : new ArrayList<>(2);
-            String k = RouteKey.lowerCase(key.key());
+            String k = lowerKey(key);
             Pool pool = table.route(k);
             if (pool == null) {
                 return;
@@ -383,6 +383,22 @@ final class DefaultRouteRegistry implements RouteRegistry {
         if (isWildcard(host) && !hostIsThere(host)) {
             countWildcard(host, -1);
         }
+    }
+
+    /**
+     * The table key of {@code key}: its key lower-cased as {@link RouteKey#lowerCase} does. A parsed key
+     * already is, which one pass with the table-driven {@link KeyTable#lower} confirms for ASCII (the
+     * general rule walks each character through {@code Character.toLowerCase}).
+     */
+    private static String lowerKey(RouteKey key) {
+        String k = key.key();
+        for (int i = 0; i < k.length(); i++) {
+            char c = k.charAt(i);
+            if (KeyTable.lower(c) != c) {
+                return RouteKey.lowerCase(k);
+            }
+        }
+        return k;
     }
 
     private boolean hostIsThere(String host) {
@@ -503,7 +519,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
                 if (pruningSuspended) {
                     break;
                 }
-                String k = RouteKey.lowerCase(pool.routeKey.key());
+                String k = lowerKey(pool.routeKey);
                 if (table.route(k) != pool) {
                     continue; // gone since the sweep read it
                 }
