@@ -13,7 +13,8 @@ import java.util.Objects;
  * @param appId application id, or empty
  * @param instanceId private instance id (also the sticky-session cookie value), or empty
  * @param instanceIndex private instance index, or empty
- * @param tags free metadata; the {@code component} tag groups statistics
+ * @param tags free metadata; the {@code component} tag groups statistics (held as an immutable copy that
+ *             keeps the order of the map given and takes little memory)
  * @param staleThreshold this endpoint's own staleness threshold; {@link Duration#ZERO} means the router's
  * @param loadBalancing the route's balancing override, or {@code null} for the router's default
  */
@@ -32,7 +33,7 @@ public record Endpoint(String host, int port, String appId, String instanceId, S
         appId = appId == null ? "" : appId;
         instanceId = instanceId == null ? "" : instanceId;
         instanceIndex = instanceIndex == null ? "" : instanceIndex;
-        tags = tags == null ? Map.of() : Map.copyOf(tags);
+        tags = tags == null ? Map.of() : CompactStringMap.copyOf(tags);
         staleThreshold = staleThreshold == null ? Duration.ZERO : staleThreshold;
         if (staleThreshold.isNegative()) {
             throw new IllegalArgumentException("staleThreshold: " + staleThreshold + " (expected: >= 0)");

@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,19 +25,24 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The routing table: a {@link KeyTable} of hosts, each with its host-only route and, if it has any, a
- * {@link KeyTable} of path routes. A route ({@link Pool}) is a stable object whose member array is
- * replaced on change, so its round-robin position survives new members and a lookup never sees a
- * half-built pool.
+ * The routing table: a {@link KeyTable} of every host key and every {@code host/path} key, each with its
+ * route ({@link Pool}). A route is a stable object whose member array is replaced on change, so its
+ * round-robin position survives new members and a lookup never sees a half-built pool.
  *
  * <p>Lookups take no lock and allocate nothing on a hit (a path with a {@code %} escape is decoded into a
- * new string first). Writers (register, unregister, prune, resume) serialise on one lock and tell
- * listeners after releasing it. The prune sweep takes the lock one host at a time, so writers interleave.
+ * new string first). They probe only what can exist: a host's table entry carries the set of segment counts
+ * of the path keys under it, and the registry keeps the set of label counts of its wildcard domains, so a
+ * request probes a path prefix or a wildcard suffix only at a depth that some key has. Writers (register,
+ * unregister, prune, resume) serialise on one lock and tell listeners after releasing it. The prune sweep
+ * takes the lock one route at a time, so writers interleave.
  */
 final class DefaultRouteRegistry implements RouteRegistry {
 
     private static final Logger LOGGER = LogManager.getLogger();
     private static final Member[] NO_MEMBERS = new Member[0];
+    /** Depths from this one up share the last bit of a depth set. */
+    private static final int LAST_PATH_DEPTH = KeyTable.PATH_DEPTHS;
+    private static final int LAST_WILDCARD_DEPTH = 63;
 
     private final Ticker ticker;
     private final long staleThresholdNanos;
@@ -44,7 +50,16 @@ final class DefaultRouteRegistry implements RouteRegistry {
     private final LoadBalancing defaultLoadBalancing;
     private final int maxConns;
 
-    private final KeyTable<HostNode> hosts = new KeyTable<>();
+    private final KeyTable<Pool> table = new KeyTable<>();
+    /**
+     * For each host with path routes, how many there are of each segment count (index 1-16, 16 counting
+     * every deeper one too): what keeps the host's depth set in {@link #table} exact. Under the write lock.
+     */
+    private final Map<String, int[]> pathDepthCounts = new HashMap<>();
+    /** How many wildcard hosts ({@code *.} plus n labels) the table has for each n (63 counts every n > 63). */
+    private final int[] wildcardDepthCounts = new int[LAST_WILDCARD_DEPTH + 1];
+    /** Bit n set when {@link #wildcardDepthCounts}[n] > 0: the wildcard suffixes a lookup may probe. */
+    private volatile long wildcardDepths;
     private final EndpointState.Table states = new EndpointState.Table();
     private final EndpointCanonicaliser canonicaliser = new EndpointCanonicaliser();
     private final ReentrantLock writeLock = new ReentrantLock();
@@ -52,7 +67,6 @@ final class DefaultRouteRegistry implements RouteRegistry {
 
     private volatile int routeCount;
     private volatile int endpointCount;
-    private volatile int wildcardHosts;
     private int orphanStates;
     private volatile boolean pruningSuspended;
     private volatile long lastUpdateNanos = Long.MIN_VALUE;
@@ -113,72 +127,109 @@ final class DefaultRouteRegistry implements RouteRegistry {
         if (from == to) {
             return null;
         }
-        Pool pool = matchHost(host, from, to, false, path);
-        if (pool != null || ipv6 || wildcardHosts == 0) {
+        Pool pool = match(table, KeyTable.hash(0, host, from, to), false, host, from, to, path);
+        long wildcards = wildcardDepths;
+        if (pool != null || ipv6 || wildcards == 0) {
             return pool;
         }
+        // The j-th dot (from 0) starts the suffix *.<labels>, with (dots - j) labels: nearest first.
+        int labels = 0;
         for (int dot = host.indexOf('.', from); dot >= 0 && dot < to; dot = host.indexOf('.', dot + 1)) {
-            pool = matchHost(host, dot, to, true, path);
-            if (pool != null) {
-                return pool;
+            labels++;
+        }
+        for (int dot = host.indexOf('.', from); dot >= 0 && dot < to; dot = host.indexOf('.', dot + 1), labels--) {
+            int depth = Math.min(labels, LAST_WILDCARD_DEPTH);
+            if ((wildcards & -1L >>> (LAST_WILDCARD_DEPTH - depth)) == 0) {
+                return null; // no wildcard this deep or shallower
+            }
+            if ((wildcards & 1L << depth) != 0) {
+                pool = match(table, KeyTable.hash('*', host, dot, to), true, host, dot, to, path);
+                if (pool != null) {
+                    return pool;
+                }
             }
         }
         return null;
     }
 
-    /** The route for {@code path} under the host {@code [*]src[from, to)}, or {@code null}. */
-    private Pool matchHost(String src, int from, int to, boolean star, String path) {
-        HostNode node = hosts.find(src, from, to, KeyTable.hash(star ? '*' : 0, src, from, to), star);
-        if (node == null) {
-            return null;
-        }
-        KeyTable<Pool> paths = node.paths;
-        if (paths != null && path != null) {
-            Pool pool = matchPath(paths, node.maxPathLength, path);
-            if (pool != null) {
-                return pool;
+    /**
+     * The route for {@code path} under the host key {@code [*]src[from, to)} whose hash is {@code hash}: the
+     * longest path route that matches, else the host's own route; or {@code null}.
+     */
+    private static Pool match(KeyTable<Pool> table, int hash, boolean star, String src, int from, int to,
+                              String path) {
+        KeyTable.Arrays a = table.arrays(hash);
+        for (int i = KeyTable.candidate(a, hash, KeyTable.home(a, hash)); i >= 0;
+             i = KeyTable.candidate(a, hash, KeyTable.next(a, i))) {
+            // Read before the comparison, so that its cache miss overlaps the key's.
+            Pool route = KeyTable.route(a, i);
+            if (KeyTable.keyAt(a, i, star, src, from, to, null, 0, 0)) {
+                if (path != null) {
+                    int depths = KeyTable.pathDepths(a, i);
+                    if (depths != 0) {
+                        Pool pool = matchPath(table, hash, depths, star, src, from, to, path);
+                        if (pool != null) {
+                            return pool;
+                        }
+                    }
+                }
+                return route;
             }
         }
-        return node.isLive() ? node : null;
+        return null;
     }
 
-    /** The longest route in {@code paths} that is a whole-segment prefix of {@code path}, or {@code null}. */
-    private static Pool matchPath(KeyTable<Pool> paths, int maxLength, String path) {
-        int from = 0;
-        int end = path.length();
-        int query = path.indexOf('?');
-        if (query >= 0) {
-            end = query;
+    /**
+     * The longest route under the host key {@code [*]src[from, to)} whose path is a whole-segment prefix of
+     * {@code path}, probing only the segment counts in {@code depths}; or {@code null}.
+     */
+    private static Pool matchPath(KeyTable<Pool> table, int hostHash, int depths, boolean star, String src,
+                                  int from, int to, String path) {
+        int start = 0;
+        int end = path.indexOf('?');
+        if (end < 0) {
+            end = path.length();
         }
-        while (from < end && path.charAt(from) == '/') {
-            from++;
+        while (start < end && path.charAt(start) == '/') {
+            start++;
         }
-        while (end > from && path.charAt(end - 1) == '/') {
+        while (end > start && path.charAt(end - 1) == '/') {
             end--;
         }
+        int deepest = 32 - Integer.numberOfLeadingZeros(depths); // bit n - 1 stands for n segments
         Pool best = null;
-        int h = 0;
-        for (int i = from; i < end; i++) {
+        int hash = 31 * hostHash + '/';
+        int segments = 1;
+        for (int i = start; i < end; i++) {
             char c = path.charAt(i);
             if (c == '/') {
-                if (i - from > maxLength) {
+                if ((depths & 1 << segments - 1) != 0) {
+                    best = probe(table.arrays(hash), hash, star, src, from, to, path, start, i, best);
+                }
+                if (segments < LAST_PATH_DEPTH && ++segments > deepest) {
                     return best;
                 }
-                Pool pool = paths.find(path, from, i, h, false);
-                if (pool != null && pool.isLive()) {
-                    best = pool;
-                }
             }
-            h = 31 * h + KeyTable.lower(c);
+            hash = 31 * hash + KeyTable.lower(c);
         }
-        if (end > from && end - from <= maxLength) {
-            Pool pool = paths.find(path, from, end, h, false);
-            if (pool != null && pool.isLive()) {
-                best = pool;
+        if (end > start && (depths & 1 << segments - 1) != 0) {
+            best = probe(table.arrays(hash), hash, star, src, from, to, path, start, end, best);
+        }
+        return best;
+    }
+
+    private static Pool probe(KeyTable.Arrays a, int hash, boolean star, String src, int from, int to,
+                              String path, int pathFrom, int pathTo, Pool best) {
+        for (int i = KeyTable.candidate(a, hash, KeyTable.home(a, hash)); i >= 0;
+             i = KeyTable.candidate(a, hash, KeyTable.next(a, i))) {
+            Pool pool = KeyTable.route(a, i); // read before the comparison, as in match
+            if (KeyTable.keyAt(a, i, star, src, from, to, path, pathFrom, pathTo)) {
+                return pool != null ? pool : best;
             }
         }
         return best;
     }
+
 
     /**
      * {@code path} (up to any query) with its {@code %XX} escapes decoded as UTF-8, or {@code null} when an
@@ -218,6 +269,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
         return out.toString();
     }
 
+
     // ---- writes -------------------------------------------------------------------------------------
 
     @Override
@@ -229,46 +281,34 @@ final class DefaultRouteRegistry implements RouteRegistry {
         writeLock.lock();
         try {
             events = listeners.isEmpty() ? null : new ArrayList<>(2);
-            String k = key.key();
-            int slash = k.indexOf('/');
-            HostNode host = hostOf(k, slash);
-            Pool pool = host == null ? null : host.route(k, slash);
+            String k = lowerKey(key);
+            Pool pool = table.route(k);
             LoadBalancing balancing = endpoint.loadBalancing() != null ? endpoint.loadBalancing()
                     : defaultLoadBalancing;
             if (pool == null) {
-                boolean newHost = host == null;
-                if (newHost) {
-                    host = new HostNode(RouteKey.lowerCase(slash < 0 ? k : k.substring(0, slash)));
-                }
-                pool = slash < 0 ? host : new Pool(RouteKey.lowerCase(k.substring(slash + 1)));
-                pool.routeKey = key;
-                pool.loadBalancing = balancing;
-                pool.members = new Member[] {newMember(endpoint, now)};
-                if (pool != host) {
-                    host.addPath(pool);
-                }
-                if (newHost) {
-                    hosts.put(host);
-                    if (host.key.startsWith("*.")) {
-                        wildcardHosts++;
-                    }
-                }
+                pool = new Pool(key, balancing);
+                pool.members = newMember(endpoint, now);
+                addRoute(k, pool);
                 routeCount++;
                 add(events, RegistryEvent.Type.ROUTE_ADDED, pool.routeKey, null);
                 add(events, RegistryEvent.Type.ENDPOINT_ADDED, pool.routeKey, endpoint);
             } else {
                 pool.loadBalancing = balancing;
-                Member[] members = pool.members;
+                Object members = pool.members;
                 int i = indexOf(members, endpoint.host(), endpoint.port());
                 if (i < 0) {
-                    Member[] grown = Arrays.copyOf(members, members.length + 1);
-                    grown[members.length] = newMember(endpoint, now);
+                    int n = count(members);
+                    Member[] grown = new Member[n + 1];
+                    for (int j = 0; j < n; j++) {
+                        grown[j] = at(members, j);
+                    }
+                    grown[n] = newMember(endpoint, now);
                     pool.members = grown;
                     add(events, RegistryEvent.Type.ENDPOINT_ADDED, pool.routeKey, endpoint);
-                } else if (members[i].endpoint.equals(endpoint)) {
-                    members[i].touch(now);
+                } else if (at(members, i).endpoint.equals(endpoint)) {
+                    at(members, i).touch(now);
                 } else {
-                    members[i].update(canonicaliser.canonical(endpoint), now);
+                    at(members, i).update(canonicaliser.canonical(endpoint), now);
                     add(events, RegistryEvent.Type.ENDPOINT_UPDATED, pool.routeKey, endpoint);
                 }
             }
@@ -287,17 +327,15 @@ final class DefaultRouteRegistry implements RouteRegistry {
         writeLock.lock();
         try {
             events = listeners.isEmpty() ? null : new ArrayList<>(2);
-            String k = key.key();
-            int slash = k.indexOf('/');
-            HostNode host = hostOf(k, slash);
-            Pool pool = host == null ? null : host.route(k, slash);
+            String k = lowerKey(key);
+            Pool pool = table.route(k);
             if (pool == null) {
                 return;
             }
-            Member[] members = pool.members;
-            for (int i = 0; i < members.length; i++) {
-                if (members[i].state.hasAddress(address)) {
-                    removeMember(host, pool, i, RegistryEvent.Type.ENDPOINT_REMOVED, events);
+            Object members = pool.members;
+            for (int i = 0, n = count(members); i < n; i++) {
+                if (at(members, i).state.hasAddress(address)) {
+                    removeMember(k, pool, i, RegistryEvent.Type.ENDPOINT_REMOVED, events);
                     lastUpdateNanos = ticker.read();
                     break;
                 }
@@ -308,16 +346,98 @@ final class DefaultRouteRegistry implements RouteRegistry {
         fire(events);
     }
 
-    /** The node of the host of key {@code k} (whose first {@code /} is at {@code slash}), or {@code null}. */
-    private HostNode hostOf(String k, int slash) {
-        int hostEnd = slash < 0 ? k.length() : slash;
-        return hosts.find(k, 0, hostEnd, KeyTable.hash(0, k, 0, hostEnd), false);
+    /** Puts the new route {@code pool} at the lower-case key {@code k}. Caller holds the write lock. */
+    private void addRoute(String k, Pool pool) {
+        int slash = k.indexOf('/');
+        String host = slash < 0 ? k : k.substring(0, slash);
+        boolean hostWasThere = isWildcard(host) && hostIsThere(host);
+        table.setRoute(k, pool);
+        if (slash >= 0) {
+            int depth = pathDepth(k, slash);
+            int[] counts = pathDepthCounts.computeIfAbsent(host, h -> new int[LAST_PATH_DEPTH + 1]);
+            if (counts[depth]++ == 0) {
+                table.setPathDepths(host, table.pathDepths(host) | 1 << depth - 1);
+            }
+        }
+        if (isWildcard(host) && !hostWasThere) {
+            countWildcard(host, 1);
+        }
     }
 
-    private static int indexOf(Member[] members, String host, int port) {
+    /** Takes the emptied route at the lower-case key {@code k} out. Caller holds the write lock. */
+    private void removeRoute(String k) {
+        int slash = k.indexOf('/');
+        String host = slash < 0 ? k : k.substring(0, slash);
+        table.setRoute(k, null);
+        if (slash >= 0) {
+            int depth = pathDepth(k, slash);
+            int[] counts = pathDepthCounts.get(host);
+            if (--counts[depth] == 0) {
+                int depths = table.pathDepths(host) & ~(1 << depth - 1);
+                table.setPathDepths(host, depths);
+                if (depths == 0) {
+                    pathDepthCounts.remove(host);
+                }
+            }
+        }
+        if (isWildcard(host) && !hostIsThere(host)) {
+            countWildcard(host, -1);
+        }
+    }
+
+    /**
+     * The table key of {@code key}: its key lower-cased as {@link RouteKey#lowerCase} does. A parsed key
+     * already is, which one pass with the table-driven {@link KeyTable#lower} confirms for ASCII (the
+     * general rule walks each character through {@code Character.toLowerCase}).
+     */
+    private static String lowerKey(RouteKey key) {
+        String k = key.key();
+        for (int i = 0; i < k.length(); i++) {
+            char c = k.charAt(i);
+            if (KeyTable.lower(c) != c) {
+                return RouteKey.lowerCase(k);
+            }
+        }
+        return k;
+    }
+
+    private boolean hostIsThere(String host) {
+        return table.route(host) != null || table.pathDepths(host) != 0;
+    }
+
+    private static boolean isWildcard(String host) {
+        return host.startsWith("*.");
+    }
+
+    /** The segment count of the path of key {@code k} (after the {@code /} at {@code slash}), capped. */
+    private static int pathDepth(String k, int slash) {
+        int segments = 1;
+        for (int i = slash + 1; i < k.length() && segments < LAST_PATH_DEPTH; i++) {
+            if (k.charAt(i) == '/') {
+                segments++;
+            }
+        }
+        return segments;
+    }
+
+    /** Counts the wildcard host {@code *.<labels>} in or out of the depths lookups probe. */
+    private void countWildcard(String host, int change) {
+        int labels = 0;
+        for (int i = 1; i < host.length(); i++) {
+            if (host.charAt(i) == '.') {
+                labels++;
+            }
+        }
+        int depth = Math.min(labels, LAST_WILDCARD_DEPTH);
+        wildcardDepthCounts[depth] += change;
+        long depths = wildcardDepths;
+        wildcardDepths = wildcardDepthCounts[depth] > 0 ? depths | 1L << depth : depths & ~(1L << depth);
+    }
+
+    private static int indexOf(Object members, String host, int port) {
         // Through the endpoint, not the shared state: a re-registration reads the endpoint next anyway.
-        for (int i = 0; i < members.length; i++) {
-            Endpoint e = members[i].endpoint;
+        for (int i = 0, n = count(members); i < n; i++) {
+            Endpoint e = at(members, i).endpoint;
             if (e.port() == port && e.host().equals(host)) {
                 return i;
             }
@@ -330,7 +450,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
         Endpoint endpoint = canonicaliser.canonical(registered);
         EndpointState state = states.get(endpoint.host(), endpoint.port());
         if (state == null) {
-            state = new EndpointState(endpoint.host(), endpoint.port());
+            state = new EndpointState(endpoint);
             states.add(state);
         } else if (state.references == 0) {
             orphanStates--;
@@ -341,38 +461,39 @@ final class DefaultRouteRegistry implements RouteRegistry {
         return new Member(state, endpoint, now);
     }
 
-    /** Caller holds the write lock. */
-    private void removeMember(HostNode host, Pool pool, int i, RegistryEvent.Type type, List<RegistryEvent> events) {
-        Member[] members = pool.members;
-        Member gone = members[i];
+    /**
+     * Removes member {@code i} of {@code pool}, whose lower-case key is {@code k}, and the route if it empties.
+     * Caller holds the write lock.
+     */
+    private void removeMember(String k, Pool pool, int i, RegistryEvent.Type type, List<RegistryEvent> events) {
+        Object members = pool.members;
+        Member gone = at(members, i);
         add(events, type, pool.routeKey, gone.endpoint);
         if (--gone.state.references == 0) {
             endpointCount--;
-            if (gone.state.inFlight() == 0) {
+            if (gone.state.inFlight() == 0 && type != RegistryEvent.Type.ENDPOINT_PRUNED) {
                 states.remove(gone.state);
             } else {
-                // Requests still hold it: keep its count in case the address comes back; dropped later.
+                // Requests still hold it, or a sweep is on (which drops all such states in one pass at its
+                // end): keep its count in case the address comes back; dropped later.
                 orphanStates++;
             }
         }
-        if (members.length > 1) {
-            Member[] shrunk = new Member[members.length - 1];
+        int n = count(members);
+        if (n == 2) {
+            pool.members = at(members, 1 - i);
+            return;
+        }
+        if (n > 2) {
+            Member[] shrunk = new Member[n - 1];
             System.arraycopy(members, 0, shrunk, 0, i);
             System.arraycopy(members, i + 1, shrunk, i, shrunk.length - i);
             pool.members = shrunk;
             return;
         }
         pool.members = NO_MEMBERS;
-        if (pool != host) {
-            host.removePath(pool);
-        }
+        removeRoute(k);
         routeCount--;
-        if (host.isEmpty()) {
-            hosts.remove(host.key);
-            if (host.key.startsWith("*.")) {
-                wildcardHosts--;
-            }
-        }
         add(events, RegistryEvent.Type.ROUTE_REMOVED, pool.routeKey, null);
     }
 
@@ -389,8 +510,8 @@ final class DefaultRouteRegistry implements RouteRegistry {
         }
         int pruned = 0;
         List<RegistryEvent> events = new ArrayList<>();
-        for (KeyTable.Node n : hosts.slotsForSweep()) {
-            if (!(n instanceof HostNode host) || !host.hasStaleRoutes(nowNanos)) {
+        for (Object route : sweep()) {
+            if (!(route instanceof Pool pool) || !pool.hasStale(nowNanos)) {
                 continue;
             }
             writeLock.lock();
@@ -398,14 +519,16 @@ final class DefaultRouteRegistry implements RouteRegistry {
                 if (pruningSuspended) {
                     break;
                 }
+                String k = lowerKey(pool.routeKey);
+                if (table.route(k) != pool) {
+                    continue; // gone since the sweep read it
+                }
                 boolean tell = !listeners.isEmpty();
-                for (Pool pool : host.pools()) {
-                    Member[] members = pool.members;
-                    for (int i = members.length - 1; i >= 0; i--) {
-                        if (members[i].isStale(nowNanos)) {
-                            removeMember(host, pool, i, RegistryEvent.Type.ENDPOINT_PRUNED, tell ? events : null);
-                            pruned++;
-                        }
+                Object members = pool.members;
+                for (int i = count(members) - 1; i >= 0; i--) {
+                    if (at(members, i).isStale(nowNanos)) {
+                        removeMember(k, pool, i, RegistryEvent.Type.ENDPOINT_PRUNED, tell ? events : null);
+                        pruned++;
                     }
                 }
                 lastUpdateNanos = nowNanos;
@@ -427,6 +550,12 @@ final class DefaultRouteRegistry implements RouteRegistry {
         return pruned;
     }
 
+    /** Every route of the table (and {@code null}s), shard by shard, without the lock: see KeyTable. */
+    private Iterable<Object> sweep() {
+        List<Object[]> shards = table.routesForSweep();
+        return () -> shards.stream().flatMap(Arrays::stream).iterator();
+    }
+
     @Override
     public void suspendPruning() {
         pruningSuspended = true;
@@ -437,12 +566,10 @@ final class DefaultRouteRegistry implements RouteRegistry {
         writeLock.lock();
         try {
             long now = ticker.read();
-            for (KeyTable.Node n : hosts.slotsForSweep()) {
-                if (n instanceof HostNode host) {
-                    for (Pool pool : host.pools()) {
-                        for (Member m : pool.members) {
-                            m.touch(now);
-                        }
+            for (Object route : sweep()) {
+                if (route instanceof Pool pool) {
+                    for (Member m : pool.memberArray()) {
+                        m.touch(now);
                     }
                 }
             }
@@ -511,15 +638,15 @@ final class DefaultRouteRegistry implements RouteRegistry {
         List<Pool> pools = new ArrayList<>();
         writeLock.lock();
         try {
-            for (KeyTable.Node n : hosts.slotsForSweep()) {
-                if (n instanceof HostNode host) {
-                    pools.addAll(host.pools());
+            for (Object route : sweep()) {
+                if (route instanceof Pool pool) {
+                    pools.add(pool);
                 }
             }
             Map<RouteKey, List<RouteEndpoint>> copy = new LinkedHashMap<>();
             pools.sort(Comparator.comparing(p -> p.routeKey.key()));
             for (Pool pool : pools) {
-                copy.put(pool.routeKey, List.of(pool.members));
+                copy.put(pool.routeKey, List.of(pool.memberArray()));
             }
             return Collections.unmodifiableMap(copy);
         } finally {
@@ -536,94 +663,27 @@ final class DefaultRouteRegistry implements RouteRegistry {
         throw new IllegalArgumentException("endpoint: " + endpoint + " (expected: one from this registry)");
     }
 
-    // ---- hosts, routes and members ------------------------------------------------------------------
+    // ---- routes and members -------------------------------------------------------------------------
 
-    /**
-     * One host: itself the pool of its host-only route (with no members while it has none), plus its path
-     * routes. Fields are written under the write lock.
-     */
-    final class HostNode extends Pool {
-        volatile KeyTable<Pool> paths;
-        /** The longest path key ever added here (an upper bound lets a lookup stop early). */
-        volatile int maxPathLength;
+    /** The number of members in a {@link Pool#members} value. */
+    static int count(Object members) {
+        return members instanceof Member ? 1 : ((Member[]) members).length;
+    }
 
-        HostNode(String hostKey) {
-            super(hostKey);
-        }
-
-        /** The live route with {@code key}, whose host is this one: host-only if {@code slash < 0}. */
-        Pool route(String key, int slash) {
-            if (slash < 0) {
-                return members.length > 0 ? this : null;
-            }
-            KeyTable<Pool> table = paths;
-            int from = slash + 1;
-            return table == null ? null
-                    : table.find(key, from, key.length(), KeyTable.hash(0, key, from, key.length()), false);
-        }
-
-        void addPath(Pool pool) {
-            KeyTable<Pool> table = paths;
-            if (table == null) {
-                table = new KeyTable<>();
-            }
-            table.put(pool);
-            maxPathLength = Math.max(maxPathLength, pool.key.length());
-            paths = table;
-        }
-
-        void removePath(Pool pool) {
-            KeyTable<Pool> table = paths;
-            table.remove(pool.key);
-            if (table.size() == 0) {
-                paths = null;
-                maxPathLength = 0;
-            }
-        }
-
-        boolean isEmpty() {
-            return members.length == 0 && paths == null;
-        }
-
-        /** The live routes of this host. */
-        List<Pool> pools() {
-            List<Pool> pools = new ArrayList<>(1);
-            if (members.length > 0) {
-                pools.add(this);
-            }
-            KeyTable<Pool> table = paths;
-            if (table != null) {
-                for (KeyTable.Node n : table.slotsForSweep()) {
-                    if (n instanceof Pool p) {
-                        pools.add(p);
-                    }
-                }
-            }
-            return pools;
-        }
-
-        boolean hasStaleRoutes(long now) {
-            if (hasStale(now)) {
-                return true;
-            }
-            KeyTable<Pool> table = paths;
-            if (table != null) {
-                for (KeyTable.Node n : table.slotsForSweep()) {
-                    if (n instanceof Pool p && p.hasStale(now)) {
-                        return true;
-                    }
-                }
-            }
-            return false;
-        }
+    /** Member {@code i} of a {@link Pool#members} value. */
+    static Member at(Object members, int i) {
+        return members instanceof Member one ? one : ((Member[]) members)[i];
     }
 
     /**
      * A route: its key, its members and its round-robin position. The object lives as long as the route;
-     * {@link #members} is replaced (never changed in place) under the write lock. Its table key is the
-     * lower-case path (or, for a {@link HostNode}, the host).
+     * {@link #members} is replaced (never changed in place) under the write lock.
+     *
+     * <p>{@link #members} is a {@code Member} while the route has one (most routes: no array for them), else a
+     * {@code Member[]} of two or more (or {@link #NO_MEMBERS} once the route is gone); read it once into a
+     * local and go through {@link #count} and {@link #at}.
      */
-    class Pool extends KeyTable.Node implements Route {
+    final class Pool implements Route {
         private static final VarHandle NEXT;
 
         static {
@@ -634,14 +694,14 @@ final class DefaultRouteRegistry implements RouteRegistry {
             }
         }
 
-        /** Set before {@link #members} whenever the route (re)appears. */
-        volatile RouteKey routeKey;
-        volatile Member[] members = NO_MEMBERS;
-        volatile LoadBalancing loadBalancing = defaultLoadBalancing;
+        final RouteKey routeKey;
+        volatile Object members = NO_MEMBERS;
+        volatile LoadBalancing loadBalancing;
         private volatile int next = ThreadLocalRandom.current().nextInt();
 
-        Pool(String tableKey) {
-            super(tableKey);
+        Pool(RouteKey routeKey, LoadBalancing loadBalancing) {
+            this.routeKey = routeKey;
+            this.loadBalancing = loadBalancing;
         }
 
         /**
@@ -658,21 +718,20 @@ final class DefaultRouteRegistry implements RouteRegistry {
             }
         }
 
-        /**
-         * Whether the route has members. An empty pool always holds {@link #NO_MEMBERS}, so this compares a
-         * reference and spares a lookup the cache miss of reading the array.
-         */
-        boolean isLive() {
-            return members != NO_MEMBERS;
-        }
-
         boolean hasStale(long now) {
-            for (Member m : members) {
-                if (m.isStale(now)) {
+            Object m = members;
+            for (int i = 0, n = count(m); i < n; i++) {
+                if (at(m, i).isStale(now)) {
                     return true;
                 }
             }
             return false;
+        }
+
+        /** The members as an array (a new one when there is one member). */
+        Member[] memberArray() {
+            Object m = members;
+            return m instanceof Member one ? new Member[] {one} : (Member[]) m;
         }
 
         @Override
@@ -682,7 +741,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
 
         @Override
         public List<RouteEndpoint> endpoints() {
-            return List.of(members);
+            return List.of(memberArray());
         }
 
         @Override
@@ -692,7 +751,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
 
         @Override
         public String toString() {
-            return key + Arrays.toString(members);
+            return routeKey + Arrays.toString(memberArray());
         }
     }
 
@@ -763,7 +822,8 @@ final class DefaultRouteRegistry implements RouteRegistry {
     /** One request's walk over a route's members as they were when it began. */
     final class Attempts implements EndpointIterator {
         private final Pool pool;
-        private final Member[] members;
+        private final Object members;
+        private final int n;
         private final boolean[] tried;
         private int untried;
         private String sticky;
@@ -772,8 +832,9 @@ final class DefaultRouteRegistry implements RouteRegistry {
         Attempts(Pool pool, String sticky) {
             this.pool = pool;
             this.members = pool.members;
-            this.tried = new boolean[members.length];
-            this.untried = members.length;
+            this.n = count(members);
+            this.tried = new boolean[n];
+            this.untried = n;
             this.sticky = sticky == null || sticky.isEmpty() ? null : sticky;
         }
 
@@ -787,8 +848,8 @@ final class DefaultRouteRegistry implements RouteRegistry {
             if (sticky != null) {
                 String id = sticky;
                 sticky = null;
-                for (int i = 0; i < members.length; i++) {
-                    Member m = members[i];
+                for (int i = 0; i < n; i++) {
+                    Member m = at(members, i);
                     if (!tried[i] && id.equals(m.endpoint.instanceId())) {
                         if (!m.state.isFailed(now) && m.tryAcquire()) {
                             return take(i);
@@ -798,14 +859,14 @@ final class DefaultRouteRegistry implements RouteRegistry {
                 }
             }
             boolean anyHealthy = false;
-            for (int i = 0; i < members.length && !anyHealthy; i++) {
-                anyHealthy = !tried[i] && !members[i].state.isFailed(now);
+            for (int i = 0; i < n && !anyHealthy; i++) {
+                anyHealthy = !tried[i] && !at(members, i).state.isFailed(now);
             }
             if (!anyHealthy) {
                 // Every endpoint left is marked failed: clear the marks and try them anyway.
-                for (int i = 0; i < members.length; i++) {
+                for (int i = 0; i < n; i++) {
                     if (!tried[i]) {
-                        members[i].state.failedUntilNanos = EndpointState.NOT_FAILED;
+                        at(members, i).state.failedUntilNanos = EndpointState.NOT_FAILED;
                     }
                 }
             }
@@ -821,19 +882,18 @@ final class DefaultRouteRegistry implements RouteRegistry {
         private Member take(int i) {
             tried[i] = true;
             untried--;
-            return members[i];
+            return at(members, i);
         }
 
         private boolean candidate(int i, long now) {
-            return !tried[i] && !members[i].state.isFailed(now);
+            return !tried[i] && !at(members, i).state.isFailed(now);
         }
 
         private int roundRobin(long now) {
-            int n = members.length;
             int start = pool.nextIndex(n);
             for (int k = 0; k < n; k++) {
                 int i = start + k < n ? start + k : start + k - n;
-                if (candidate(i, now) && members[i].tryAcquire()) {
+                if (candidate(i, now) && at(members, i).tryAcquire()) {
                     return i;
                 }
             }
@@ -845,11 +905,11 @@ final class DefaultRouteRegistry implements RouteRegistry {
                 int best = -1;
                 int bestLoad = Integer.MAX_VALUE;
                 int ties = 0;
-                for (int i = 0; i < members.length; i++) {
-                    if (!candidate(i, now) || members[i].state.atLimit(maxConns)) {
+                for (int i = 0; i < n; i++) {
+                    if (!candidate(i, now) || at(members, i).state.atLimit(maxConns)) {
                         continue;
                     }
-                    int load = members[i].inFlight();
+                    int load = at(members, i).inFlight();
                     if (load < bestLoad) {
                         best = i;
                         bestLoad = load;
@@ -861,7 +921,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
                 if (best < 0) {
                     return -1;
                 }
-                if (members[best].tryAcquire()) {
+                if (at(members, best).tryAcquire()) {
                     return best;
                 }
             }

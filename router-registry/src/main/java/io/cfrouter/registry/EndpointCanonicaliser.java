@@ -2,7 +2,7 @@ package io.cfrouter.registry;
 
 import io.cfrouter.core.Endpoint;
 
-import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -33,10 +33,21 @@ final class EndpointCanonicaliser {
         String host = string(e.host());
         String appId = string(e.appId());
         String index = string(e.instanceIndex());
-        Map<String, String> tags = tags(e.tags());
-        Endpoint out = host == e.host() && appId == e.appId() && index == e.instanceIndex() && tags == e.tags() ? e
-                : new Endpoint(host, e.port(), appId, e.instanceId(), index, tags, e.staleThreshold(),
-                e.loadBalancing());
+        Map<String, String> tags = cachedTags(e.tags());
+        Endpoint out;
+        if (tags == null) {
+            // A tag map not seen lately: share its strings, then remember the endpoint's copy of it.
+            Map<String, String> shared = new LinkedHashMap<>(e.tags().size() * 2);
+            e.tags().forEach((k, v) -> shared.put(string(k), string(v)));
+            out = new Endpoint(host, e.port(), appId, e.instanceId(), index, shared, e.staleThreshold(),
+                    e.loadBalancing());
+            maps[slot(out.tags())] = out.tags();
+        } else if (host == e.host() && appId == e.appId() && index == e.instanceIndex() && tags == e.tags()) {
+            out = e;
+        } else {
+            out = new Endpoint(host, e.port(), appId, e.instanceId(), index, tags, e.staleThreshold(),
+                    e.loadBalancing());
+        }
         lastIn = e;
         lastOut = out;
         return out;
@@ -55,21 +66,18 @@ final class EndpointCanonicaliser {
         return s;
     }
 
+    private static int slot(Map<String, String> tags) {
+        return KeyTable.spread(tags.hashCode()) & (MAP_SLOTS - 1);
+    }
+
+    /** The cached map equal to {@code tags} (the empty map for none), or {@code null}. */
     @SuppressWarnings("unchecked")
-    private Map<String, String> tags(Map<String, String> tags) {
+    private Map<String, String> cachedTags(Map<String, String> tags) {
         if (tags.isEmpty()) {
             return Map.of();
         }
-        int slot = KeyTable.spread(tags.hashCode()) & (MAP_SLOTS - 1);
-        Object cached = maps[slot];
-        if (tags.equals(cached)) {
-            return (Map<String, String>) cached;
-        }
-        Map<String, String> shared = new HashMap<>(tags.size() * 2);
-        tags.forEach((k, v) -> shared.put(string(k), string(v)));
-        Map<String, String> copy = Map.copyOf(shared);
-        maps[slot] = copy;
-        return copy;
+        Object cached = maps[slot(tags)];
+        return tags.equals(cached) ? (Map<String, String>) cached : null;
     }
 
 }

@@ -1,5 +1,7 @@
 package io.cfrouter.registry;
 
+import io.cfrouter.core.Endpoint;
+
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
@@ -25,16 +27,26 @@ final class EndpointState {
     /** No failure mark. */
     static final long NOT_FAILED = Long.MIN_VALUE;
 
-    final String host;
-    final int port;
+    /**
+     * An endpoint with this address, for its {@code host} and {@code port}: one reference instead of two
+     * fields keeps the object at 32 bytes (one per address in the table).
+     */
+    private final Endpoint endpoint;
     private volatile int inFlight;
     volatile long failedUntilNanos = NOT_FAILED;
     /** Routes holding this address; 0 once it left the last one (it may still have requests in flight). */
     volatile int references;
 
-    EndpointState(String host, int port) {
-        this.host = host;
-        this.port = port;
+    EndpointState(Endpoint endpoint) {
+        this.endpoint = endpoint;
+    }
+
+    String host() {
+        return endpoint.host();
+    }
+
+    int port() {
+        return endpoint.port();
     }
 
     int inFlight() {
@@ -78,6 +90,7 @@ final class EndpointState {
 
     /** {@code host:port}, with an IPv6 host in brackets; the same text as {@code Endpoint.address()}. */
     boolean hasAddress(String address) {
+        String host = host();
         int colon = address.lastIndexOf(':');
         if (colon < 0 || !portIs(address, colon + 1)) {
             return false;
@@ -100,14 +113,49 @@ final class EndpointState {
             }
             value = value * 10 + digit;
         }
-        return value == port;
+        return value == port();
     }
 
     /**
-     * The states by address, read and written only under the registry's write lock. Open addressing with
-     * backward-shift deletion keeps it small: no per-entry node, no address string.
+     * The states by address, read and written only under the registry's write lock: 16 {@link Shard}s
+     * chosen by hash bits, so that no slot array is a humongous object for G1 (half a region or more,
+     * which takes whole regions) at 100 000 addresses.
      */
     static final class Table {
+        private final Shard[] shards = new Shard[16];
+
+        Table() {
+            for (int i = 0; i < shards.length; i++) {
+                shards[i] = new Shard();
+            }
+        }
+
+        private Shard shard(String host, int port) {
+            return shards[(host.hashCode() * 31 + port) * 0x85EBCA6B >>> 28];
+        }
+
+        EndpointState get(String host, int port) {
+            return shard(host, port).get(host, port);
+        }
+
+        void add(EndpointState state) {
+            shard(state.host(), state.port()).add(state);
+        }
+
+        void remove(EndpointState state) {
+            shard(state.host(), state.port()).remove(state);
+        }
+
+        /** Drops every state that left its last route and has nothing in flight. */
+        void removeOrphans() {
+            for (Shard shard : shards) {
+                shard.removeOrphans();
+            }
+        }
+    }
+
+    /** Open addressing with backward-shift deletion keeps it small: no per-entry node, no address string. */
+    private static final class Shard {
         private EndpointState[] slots = new EndpointState[16];
         private int size;
 
@@ -119,7 +167,7 @@ final class EndpointState {
             int mask = slots.length - 1;
             for (int i = index(host, port, mask); ; i = (i + 1) & mask) {
                 EndpointState s = slots[i];
-                if (s == null || s.port == port && s.host.equals(host)) {
+                if (s == null || s.port() == port && s.host().equals(host)) {
                     return s;
                 }
             }
@@ -137,7 +185,7 @@ final class EndpointState {
                 }
             }
             int mask = slots.length - 1;
-            int i = index(state.host, state.port, mask);
+            int i = index(state.host(), state.port(), mask);
             while (slots[i] != null) {
                 i = (i + 1) & mask;
             }
@@ -147,7 +195,7 @@ final class EndpointState {
 
         void remove(EndpointState state) {
             int mask = slots.length - 1;
-            int i = index(state.host, state.port, mask);
+            int i = index(state.host(), state.port(), mask);
             while (slots[i] != state) {
                 if (slots[i] == null) {
                     return;
@@ -159,7 +207,7 @@ final class EndpointState {
             // Shift later members of the probe run back so that no lookup stops early at the hole.
             for (int j = (i + 1) & mask; slots[j] != null; j = (j + 1) & mask) {
                 EndpointState s = slots[j];
-                int home = index(s.host, s.port, mask);
+                int home = index(s.host(), s.port(), mask);
                 if (((j - home) & mask) >= ((j - i) & mask)) {
                     slots[i] = s;
                     slots[j] = null;
@@ -169,12 +217,17 @@ final class EndpointState {
         }
 
         /** Drops every state that left its last route and has nothing in flight. */
+        /**
+         * Rebuilds the slots from the states still in a route or with requests in flight: one pass that reads
+         * the orphans' counts but never their addresses (a sweep that pruned everything rehashes nothing).
+         */
         void removeOrphans() {
-            for (int i = 0; i < slots.length; i++) {
-                EndpointState s = slots[i];
-                if (s != null && s.references == 0 && s.inFlight() == 0) {
-                    remove(s);
-                    i--; // the shift may have moved another orphan into this slot
+            EndpointState[] old = slots;
+            slots = new EndpointState[old.length];
+            size = 0;
+            for (EndpointState s : old) {
+                if (s != null && (s.references > 0 || s.inFlight() > 0)) {
+                    add(s);
                 }
             }
         }

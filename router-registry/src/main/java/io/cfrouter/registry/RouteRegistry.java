@@ -17,7 +17,7 @@ import java.util.Map;
  * for a writer and allocates nothing on a hit. Writers ({@code register}, {@code unregister},
  * {@code pruneStale}, {@code resumePruning}) are serialised among themselves; a change is visible to every
  * lookup that starts after the writer returns. Listeners are told after a change is visible, with no lock
- * held. The prune sweep holds the writers' lock one host at a time, so registrations carry on during it.
+ * held. The prune sweep holds the writers' lock one route at a time, so registrations carry on during it.
  *
  * <p>Create one with {@link #builder()}.
  */
@@ -84,7 +84,7 @@ public interface RouteRegistry {
      * Removes from each route every endpoint whose threshold has passed since it last registered there, as
      * of {@code nowNanos} (a reading of the registry's ticker), and every route left empty. Does nothing
      * while pruning is suspended (and stops early if it is suspended during the sweep). Lookups carry on
-     * during the sweep without waiting; writers wait at most for one host's routes. Tells listeners
+     * during the sweep without waiting; writers wait at most for one route's endpoints. Tells listeners
      * (endpoint pruned, route removed). Meant to be called periodically by the embedding code.
      *
      * @return the number of endpoints removed from routes (an endpoint in two routes counts twice)

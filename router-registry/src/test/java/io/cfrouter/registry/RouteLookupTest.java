@@ -4,6 +4,9 @@ import io.cfrouter.core.Endpoint;
 import io.cfrouter.core.RouteKey;
 import org.junit.jupiter.api.Test;
 
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 class RouteLookupTest {
@@ -12,6 +15,14 @@ class RouteLookupTest {
 
     private void route(String uri) {
         registry.register(RouteKey.parse(uri), Endpoint.of("10.0.0.1", 8080));
+    }
+
+    private void unroute(String uri) {
+        registry.unregister(RouteKey.parse(uri), "10.0.0.1:8080");
+    }
+
+    private static String segments(String prefix, String separator, int count) {
+        return IntStream.range(0, count).mapToObj(i -> prefix + i).collect(Collectors.joining(separator));
     }
 
     private String match(String host, String path) {
@@ -160,5 +171,113 @@ class RouteLookupTest {
         assertThat(match("app.com", "/a")).isNull();
         route("app.com/a");
         assertThat(match("app.com", "/a")).isEqualTo("app.com/a");
+    }
+
+    @Test
+    void shouldForgetAPathDepthOnlyWhenItsLastRouteIsGone() {
+        route("app.com/a/b");
+        route("app.com/c/d");
+        route("app.com/x");
+
+        unroute("app.com/a/b");
+        assertThat(match("app.com", "/a/b/c")).isNull();
+        assertThat(match("app.com", "/c/d/e")).isEqualTo("app.com/c/d");
+        unroute("app.com/c/d");
+        assertThat(match("app.com", "/c/d/e")).isNull();
+        assertThat(match("app.com", "/x/d/e")).isEqualTo("app.com/x");
+        route("app.com/c/d");
+        assertThat(match("app.com", "/c/d/e")).isEqualTo("app.com/c/d");
+        unroute("app.com/x");
+        unroute("app.com/c/d");
+        assertThat(match("app.com", "/c/d")).isNull();
+        route("app.com");
+        assertThat(match("app.com", "/c/d")).isEqualTo("app.com");
+    }
+
+    @Test
+    void shouldForgetAWildcardDepthOnlyWhenItsLastHostIsGone() {
+        route("*.b.c.com");
+        route("*.x.c.com");
+        route("*.c.com");
+
+        unroute("*.b.c.com");
+        assertThat(match("a.b.c.com", "/")).isEqualTo("*.c.com");
+        assertThat(match("a.x.c.com", "/")).isEqualTo("*.x.c.com");
+        unroute("*.x.c.com");
+        assertThat(match("a.x.c.com", "/")).isEqualTo("*.c.com");
+        unroute("*.c.com");
+        assertThat(match("a.b.c.com", "/")).isNull();
+        route("*.b.c.com");
+        assertThat(match("a.b.c.com", "/")).isEqualTo("*.b.c.com");
+        assertThat(match("a.x.c.com", "/")).isNull();
+    }
+
+    @Test
+    void shouldKeepAWildcardWhileItHasPathRoutesOnly() {
+        route("*.c.com/api");
+        route("*.c.com/web");
+
+        unroute("*.c.com/api");
+        assertThat(match("a.c.com", "/web/x")).isEqualTo("*.c.com/web");
+        assertThat(match("a.c.com", "/api")).isNull();
+        unroute("*.c.com/web");
+        assertThat(match("a.c.com", "/web")).isNull();
+        route("*.c.com");
+        assertThat(match("a.c.com", "/web")).isEqualTo("*.c.com");
+    }
+
+    @Test
+    void shouldMatchPathsDeeperThanTheDepthsTrackedOneByOne() {
+        // A host tracks 1 to 15 segments one by one and 16 or more as one: 17 and 40 share that bit.
+        route("app.com/" + segments("s", "/", 15));
+        route("app.com/" + segments("s", "/", 17));
+        route("app.com/" + segments("s", "/", 40));
+
+        assertThat(match("app.com", "/" + segments("s", "/", 45))).isEqualTo("app.com/" + segments("s", "/", 40));
+        assertThat(match("app.com", "/" + segments("s", "/", 35))).isEqualTo("app.com/" + segments("s", "/", 17));
+        assertThat(match("app.com", "/" + segments("s", "/", 16))).isEqualTo("app.com/" + segments("s", "/", 15));
+        unroute("app.com/" + segments("s", "/", 17));
+        assertThat(match("app.com", "/" + segments("s", "/", 35))).isEqualTo("app.com/" + segments("s", "/", 15));
+        unroute("app.com/" + segments("s", "/", 40));
+        assertThat(match("app.com", "/" + segments("s", "/", 45))).isEqualTo("app.com/" + segments("s", "/", 15));
+        route("app.com/" + segments("s", "/", 16));
+        assertThat(match("app.com", "/" + segments("s", "/", 45))).isEqualTo("app.com/" + segments("s", "/", 16));
+    }
+
+    @Test
+    void shouldMatchWildcardsDeeperThanTheDepthsTrackedOneByOne() {
+        route("*." + segments("l", ".", 64));
+        route("*." + segments("l", ".", 70));
+
+        assertThat(match("x." + segments("l", ".", 70), "/")).isEqualTo("*." + segments("l", ".", 70));
+        assertThat(match("x.y." + segments("l", ".", 64), "/")).isEqualTo("*." + segments("l", ".", 64));
+        unroute("*." + segments("l", ".", 70));
+        assertThat(match("x." + segments("l", ".", 70), "/")).isNull();
+        assertThat(match("x." + segments("l", ".", 64), "/")).isEqualTo("*." + segments("l", ".", 64));
+    }
+
+    @Test
+    void shouldMatchUpperCaseRequestsBeyondAscii() {
+        route("\u03a9MEGA.com/CAF\u00c9");
+        route("CAF\u00c9.com");
+
+        assertThat(match("\u03c9mega.COM", "/Caf\u00e9/x")).isEqualTo("\u03c9mega.com/caf\u00e9");
+        assertThat(match("\u03a9mega.com", "/caf%C3%89")).isEqualTo("\u03c9mega.com/caf\u00e9");
+        assertThat(match("caf\u00c9.com:80", "/")).isEqualTo("caf\u00e9.com");
+    }
+
+    @Test
+    void shouldFallBackFromAGonePathToTheIpv6HostRoute() {
+        route("[::1]:8081/x");
+        route("[::1]");
+
+        assertThat(match("::1", "/x/y")).isEqualTo("[::1]/x");
+        unroute("[::1]/x");
+        assertThat(match("[::1]:8081", "/x/y")).isEqualTo("[::1]");
+        unroute("[::1]");
+        assertThat(match("[::1]", "/x")).isNull();
+        route("[::1]/x");
+        assertThat(match("[0:0::1]", "/x")).isNull();
+        assertThat(match("[::1]", "/X")).isEqualTo("[::1]/x");
     }
 }

@@ -133,6 +133,76 @@ class RouteRegistryPropertiesTest {
         }
     }
 
+    private static final List<String> NESTED = List.of("a.com", "a.com/p", "a.com/p/q", "a.com/p/q/r",
+            "a.com/P//q", "x.a.com", "x.a.com/p/q", "*.a.com", "*.a.com/p", "*.a.com/p/q/r", "*.x.a.com",
+            "*.x.a.com/p", "*.com", "*.com/q", "b.com/p", "[::1]", "[::1]/p/q");
+    private static final List<String> REQUEST_HOSTS = List.of("a.com", "A.COM:80", "x.a.com", "y.x.a.com",
+            "z.a.com", "b.com", "y.b.com", "com", "::1", "[::1]:1");
+    private static final List<String> REQUEST_PATHS = List.of("/", "/p", "/P/Q", "/p/q/r/s", "/p//q/r", "/pq",
+            "/q/p", "//p/q//", "/p/q?x=/r");
+
+    @Provide
+    Arbitrary<List<Integer>> toggles() {
+        return Arbitraries.integers().between(0, NESTED.size() - 1).list().ofMaxSize(40);
+    }
+
+    /**
+     * Adding and removing routes of nested hosts, wildcards and path depths in any order: after every step
+     * each request finds what a plain reading of the rules finds (so no depth is forgotten too early or
+     * remembered too long).
+     */
+    @Property(tries = 200)
+    void lookupsAgreeWithTheRulesThroughRandomAddsAndRemoves(@ForAll("toggles") List<Integer> toggles) {
+        RouteRegistry registry = RouteRegistry.builder().ticker(new FakeTicker()).build();
+        Set<String> live = new HashSet<>();
+        for (int t : toggles) {
+            RouteKey key = RouteKey.parse(NESTED.get(t));
+            if (live.add(key.key())) {
+                registry.register(key, Endpoint.of("10.0.0.1", 80));
+            } else {
+                live.remove(key.key());
+                registry.unregister(key, "10.0.0.1:80");
+            }
+            for (String host : REQUEST_HOSTS) {
+                for (String path : REQUEST_PATHS) {
+                    Route route = registry.lookup(host, path);
+                    assertThat(route == null ? null : route.key().key()).as("%s %s after %s", host, path, live)
+                            .isEqualTo(byTheRules(live, host, path));
+                }
+            }
+        }
+    }
+
+    /** The route the rules give, read straight: exact host then nearest wildcard; longest whole-segment path. */
+    private static String byTheRules(Set<String> live, String requestHost, String requestPath) {
+        String host = requestHost.toLowerCase(Locale.ROOT);
+        if (host.startsWith("::")) {
+            host = "[" + host + "]";
+        } else if (host.lastIndexOf(':') > host.lastIndexOf(']')) {
+            host = host.substring(0, host.lastIndexOf(':'));
+        }
+        String path = requestPath.split("\\?", -1)[0].toLowerCase(Locale.ROOT).replaceAll("^/+|/+$", "");
+        List<String> candidates = new java.util.ArrayList<>(List.of(host));
+        if (!host.startsWith("[")) {
+            for (int dot = host.indexOf('.'); dot >= 0; dot = host.indexOf('.', dot + 1)) {
+                candidates.add("*" + host.substring(dot));
+            }
+        }
+        for (String candidate : candidates) {
+            String best = live.contains(candidate) ? candidate : null;
+            for (int end = 1; end <= path.length(); end++) {
+                if ((end == path.length() || path.charAt(end) == '/') && live.contains(candidate + "/"
+                        + path.substring(0, end))) {
+                    best = candidate + "/" + path.substring(0, end);
+                }
+            }
+            if (best != null) {
+                return best;
+            }
+        }
+        return null;
+    }
+
     private static void assertConsistent(RouteRegistry registry, Map<RouteKey, Map<String, Long>> model) {
         Map<RouteKey, List<RouteEndpoint>> snapshot = registry.snapshot();
         Map<RouteKey, Set<String>> actual = new TreeMap<>((a, b) -> a.key().compareTo(b.key()));
