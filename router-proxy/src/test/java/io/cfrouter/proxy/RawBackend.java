@@ -10,6 +10,9 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * A backend on a raw socket that answers each (bodiless) request with its own head, byte for byte, as the
@@ -22,6 +25,13 @@ final class RawBackend implements AutoCloseable {
 
     int port() {
         return server.port();
+    }
+
+    /** The next request head the backend received, waiting up to 10 s; fails the test when none came. */
+    String nextHead() throws InterruptedException {
+        String head = heads.poll(10, TimeUnit.SECONDS);
+        assertThat(head).as("request head at the backend").isNotNull();
+        return head;
     }
 
     /** Connections accepted so far. */
