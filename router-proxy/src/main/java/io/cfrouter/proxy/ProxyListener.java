@@ -4,7 +4,9 @@ import io.undertow.UndertowOptions;
 import io.undertow.connector.ByteBufferPool;
 import io.undertow.server.HttpHandler;
 import io.undertow.server.protocol.http.HttpOpenListener;
-import org.xnio.ChannelListeners;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.xnio.ChannelListener;
 import org.xnio.IoUtils;
 import org.xnio.OptionMap;
 import org.xnio.Options;
@@ -14,6 +16,7 @@ import org.xnio.channels.AcceptingChannel;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.channels.ClosedChannelException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 
@@ -28,6 +31,7 @@ import java.net.InetSocketAddress;
  */
 public final class ProxyListener implements AutoCloseable {
 
+    private static final Logger LOGGER = LogManager.getLogger();
     private static final int MEGABYTE = 1024 * 1024;
 
     private final HttpHandler handler;
@@ -73,8 +77,7 @@ public final class ProxyListener implements AutoCloseable {
                     .getMap());
             open.setRootHandler(RequestHeadWatch.watching(handler));
             server = worker.createStreamConnectionServer(new InetSocketAddress(InetAddress.getByName(host), port),
-                    ChannelListeners.openListenerAdapter(
-                            ClientIdleTimeout.installing(RequestHeadWatch.watching(open), idleTimeoutMillis)),
+                    accepting(ClientIdleTimeout.installing(RequestHeadWatch.watching(open), idleTimeoutMillis)),
                     OptionMap.builder()
                             .set(Options.WORKER_IO_THREADS, worker.getIoThreadCount())
                             .set(Options.TCP_NODELAY, true)
@@ -100,6 +103,29 @@ public final class ProxyListener implements AutoCloseable {
     @Override
     public void close() {
         stop();
+    }
+
+    /**
+     * Accepts each connection for {@code open}. Unlike XNIO's {@code ChannelListeners.openListenerAdapter} it
+     * says nothing when the listening socket was closed under accepts already queued (a stop or a drain),
+     * where XNIO logs an ERROR with a stack trace per queued accept.
+     */
+    private static ChannelListener<AcceptingChannel<StreamConnection>> accepting(
+            ChannelListener<? super StreamConnection> open) {
+        return channel -> {
+            StreamConnection connection;
+            try {
+                connection = channel.accept();
+            } catch (ClosedChannelException e) {
+                return;
+            } catch (IOException e) {
+                LOGGER.warn("Failed to accept a connection: {}", e.toString());
+                return;
+            }
+            if (connection != null) {
+                open.handleEvent(connection);
+            }
+        };
     }
 
     /** The port it listens on (the bound one when built with port 0). */
