@@ -449,7 +449,7 @@ final class ForwardedRequest extends ProxiedRequest implements ChannelListener<C
         onResponseHeaders(); // the deadline is met
         exchange.setStatusCode(head.status);
         head.addTo(bytes, exchange.getResponseHeaders());
-        handler.adjustResponseHeaders(this, exchange.getResponseHeaders());
+        handler.adjustResponseHeaders(this, exchange.getResponseHeaders(), head.requestId, head.setCookie);
         reusable = !head.close;
         if (exchange.getRequestMethod().equals(Methods.HEAD) || head.status == 204 || head.status == 304) {
             bodyMode = NO_BODY;

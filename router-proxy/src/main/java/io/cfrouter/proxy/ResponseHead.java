@@ -64,6 +64,12 @@ final class ResponseHead {
     boolean close;
     /** Why {@link #parse} refused the head. */
     String problem;
+    /**
+     * The kept fields include a {@code Set-Cookie} / an {@code X-Vcap-Request-Id}: known from the parse, so
+     * that the contract's changes to the response need not look for them in a {@link HeaderMap}.
+     */
+    boolean setCookie;
+    boolean requestId;
 
     /** Per kept field: name start, name end, value start, value end. */
     private int[] fields = new int[4 * 32];
@@ -101,6 +107,8 @@ final class ResponseHead {
         chunked = false;
         close = false;
         problem = null;
+        setCookie = false;
+        requestId = false;
         count = 0;
         connectionNames = null;
         if (end < 13 || !startsWith(b, HTTP_1) || (b[7] != '0' && b[7] != '1') || b[8] != ' '
@@ -180,6 +188,8 @@ final class ResponseHead {
                     || (nameLength > 6 && is(b, nameStart, 6, "proxy-"))) {
                 continue;
             }
+            setCookie |= is(b, nameStart, nameLength, "set-cookie");
+            requestId |= is(b, nameStart, nameLength, "x-vcap-request-id");
             keep(nameStart, nameEnd, valueStart, valueEnd);
         }
         if (http10 && !keepAlive) {

@@ -214,10 +214,20 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
 
     /** The contract's changes to a backend's response headers (hop-by-hop ones already gone). */
     void adjustResponseHeaders(ProxiedRequest r, HeaderMap headers) {
-        if (!headers.contains(X_VCAP_REQUEST_ID)) {
+        adjustResponseHeaders(r, headers, headers.contains(X_VCAP_REQUEST_ID), headers.contains(Headers.SET_COOKIE));
+    }
+
+    /**
+     * As {@link #adjustResponseHeaders(ProxiedRequest, HeaderMap)}, told whether {@code headers} hold an
+     * {@code X-Vcap-Request-Id} and a {@code Set-Cookie} (the forwarder knows from parsing the backend's head;
+     * a miss in a {@link HeaderMap} compares the names that share its bucket).
+     */
+    void adjustResponseHeaders(ProxiedRequest r, HeaderMap headers, boolean hasRequestId, boolean hasSetCookie) {
+        if (!hasRequestId) {
             headers.put(X_VCAP_REQUEST_ID, r.requestId);
         }
-        sticky.onResponse(headers, r.served.instanceId(), r.route.key().contextPath(), r.stickyInstance);
+        sticky.onResponse(headers, hasSetCookie ? headers.get(Headers.SET_COOKIE) : null, r.served.instanceId(),
+                r.route.key().contextPath(), r.stickyInstance);
         traceHeaders(r, headers);
     }
 

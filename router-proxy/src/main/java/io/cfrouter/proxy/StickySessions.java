@@ -50,15 +50,16 @@ final class StickySessions {
      * an instance that did not serve it.
      *
      * @param responseHeaders the backend's response headers, changed in place
+     * @param setCookies their {@code Set-Cookie} values, or null when there are none
      * @param instanceId the instance that served the request; nothing is added when empty
      * @param contextPath the route's context path, the cookie's {@code Path}
      * @param requested the instance the request asked for, or null
      */
-    void onResponse(HeaderMap responseHeaders, String instanceId, String contextPath, String requested) {
+    void onResponse(HeaderMap responseHeaders, HeaderValues setCookies, String instanceId, String contextPath,
+                    String requested) {
         if (instanceId.isEmpty()) {
             return;
         }
-        HeaderValues setCookies = responseHeaders.get(Headers.SET_COOKIE);
         String session = null;
         if (setCookies != null) {
             for (int i = 0; i < setCookies.size(); i++) {

@@ -47,6 +47,19 @@ class ResponseHeadTest {
     }
 
     @Test
+    void shouldSayWhetherTheKeptFieldsHoldASetCookieOrARequestId() {
+        parsed(HEAD);
+        assertThat(head.setCookie).isTrue();
+        assertThat(head.requestId).isFalse();
+        parsed("HTTP/1.1 200 OK\r\nx-VCAP-request-ID: abc\r\nSet-Cookies: not=this\r\nContent-Length: 0\r\n\r\n");
+        assertThat(head.setCookie).as("Set-Cookies is another field").isFalse();
+        assertThat(head.requestId).isTrue();
+        parsed("HTTP/1.1 204 No Content\r\n\r\n");
+        assertThat(head.setCookie).as("reset by the next parse").isFalse();
+        assertThat(head.requestId).isFalse();
+    }
+
+    @Test
     void shouldFindTheEndOfAHeadSplitAnywhereAcrossReads() {
         byte[] whole = bytes(HEAD + "hello");
         int expected = bytes(HEAD).length;

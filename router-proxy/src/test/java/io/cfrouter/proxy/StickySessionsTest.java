@@ -31,27 +31,27 @@ class StickySessionsTest {
     @Test
     void shouldCopyOnlyNonPositiveMaxAge() {
         HeaderMap h = setCookies("JSESSIONID=x; Max-Age=3600; HttpOnly");
-        sticky.onResponse(h, "i-1", "/", null);
+        sticky.onResponse(h, h.get(Headers.SET_COOKIE), "i-1", "/", null);
         assertThat(h.get(Headers.SET_COOKIE)).contains("__VCAP_ID__=i-1; Path=/; HttpOnly");
         HeaderMap expire = setCookies("JSESSIONID=; Max-Age=0");
-        sticky.onResponse(expire, "i-1", "/", null);
+        sticky.onResponse(expire, expire.get(Headers.SET_COOKIE), "i-1", "/", null);
         assertThat(expire.get(Headers.SET_COOKIE)).contains("__VCAP_ID__=i-1; Path=/; HttpOnly; Max-Age=0");
     }
 
     @Test
     void shouldAddNothingWithoutAnInstanceId() {
         HeaderMap h = setCookies("JSESSIONID=x");
-        sticky.onResponse(h, "", "/", "i-2");
+        sticky.onResponse(h, h.get(Headers.SET_COOKIE), "", "/", "i-2");
         assertThat(h.get(Headers.SET_COOKIE)).containsExactly("JSESSIONID=x");
     }
 
     @Test
     void shouldAddAFreshCookieWhenAnotherInstanceServedTheStickyRequest() {
         HeaderMap h = new HeaderMap();
-        sticky.onResponse(h, "i-1", "/ctx", "i-2");
+        sticky.onResponse(h, h.get(Headers.SET_COOKIE), "i-1", "/ctx", "i-2");
         assertThat(h.get(Headers.SET_COOKIE)).containsExactly("__VCAP_ID__=i-1; Path=/ctx; HttpOnly");
         HeaderMap same = new HeaderMap();
-        sticky.onResponse(same, "i-2", "/ctx", "i-2");
+        sticky.onResponse(same, same.get(Headers.SET_COOKIE), "i-2", "/ctx", "i-2");
         assertThat(same.get(Headers.SET_COOKIE)).isNull();
     }
 }
