@@ -127,23 +127,32 @@ final class DefaultRouteRegistry implements RouteRegistry {
         if (from == to) {
             return null;
         }
-        Pool pool = match(table, KeyTable.hash(0, host, from, to), false, host, from, to, path);
+        RequestBytes request = REQUEST_BYTES.get();
+        byte[] b = request.room(request.bytes, 0, (to - from) * KeyTable.MAX_BYTES_PER_CHAR + KeyTable.PADDING);
+        int n = KeyTable.lowerInto(host, from, to, b, 0);
+        Pool pool = match(table, KeyTable.hash(b, 0, n), false, request, b, 0, n, path);
         long wildcards = wildcardDepths;
         if (pool != null || ipv6 || wildcards == 0) {
             return pool;
         }
-        // The j-th dot (from 0) starts the suffix *.<labels>, with (dots - j) labels: nearest first.
+        // The j-th dot (from 0) starts the suffix *.<labels>, with (dots - j) labels: nearest first. A '.'
+        // byte is always the character (see KeyTable.lowerInto).
         int labels = 0;
-        for (int dot = host.indexOf('.', from); dot >= 0 && dot < to; dot = host.indexOf('.', dot + 1)) {
-            labels++;
+        for (int i = 0; i < n; i++) {
+            if (b[i] == '.') {
+                labels++;
+            }
         }
-        for (int dot = host.indexOf('.', from); dot >= 0 && dot < to; dot = host.indexOf('.', dot + 1), labels--) {
-            int depth = Math.min(labels, LAST_WILDCARD_DEPTH);
+        for (int dot = 0; dot < n; dot++) {
+            if (b[dot] != '.') {
+                continue;
+            }
+            int depth = Math.min(labels--, LAST_WILDCARD_DEPTH);
             if ((wildcards & -1L >>> (LAST_WILDCARD_DEPTH - depth)) == 0) {
                 return null; // no wildcard this deep or shallower
             }
             if ((wildcards & 1L << depth) != 0) {
-                pool = match(table, KeyTable.hash('*', host, dot, to), true, host, dot, to, path);
+                pool = match(table, KeyTable.starHash(b, dot, n), true, request, b, dot, n, path);
                 if (pool != null) {
                     return pool;
                 }
@@ -153,21 +162,22 @@ final class DefaultRouteRegistry implements RouteRegistry {
     }
 
     /**
-     * The route for {@code path} under the host key {@code [*]src[from, to)} whose hash is {@code hash}: the
-     * longest path route that matches, else the host's own route; or {@code null}.
+     * The route for {@code path} under the host key {@code [*]b[from, to)} (the request's bytes) whose hash
+     * is {@code hash}: the longest path route that matches, else the host's own route; or {@code null}.
+     * A path's bytes go after {@code to}, so {@code b[0, to)} stays as it is.
      */
-    private static Pool match(KeyTable<Pool> table, int hash, boolean star, String src, int from, int to,
-                              String path) {
+    private static Pool match(KeyTable<Pool> table, int hash, boolean star, RequestBytes request, byte[] b,
+                              int from, int to, String path) {
         KeyTable.Arrays a = table.arrays(hash);
         for (int i = KeyTable.candidate(a, hash, KeyTable.home(a, hash)); i >= 0;
              i = KeyTable.candidate(a, hash, KeyTable.next(a, i))) {
             // Read before the comparison, so that its cache miss overlaps the key's.
             Pool route = KeyTable.route(a, i);
-            if (KeyTable.keyAt(a, i, star, src, from, to, null, 0, 0)) {
+            if (KeyTable.keyAt(a, i, star, b, from, to)) {
                 if (path != null) {
                     int depths = KeyTable.pathDepths(a, i);
                     if (depths != 0) {
-                        Pool pool = matchPath(table, hash, depths, star, src, from, to, path);
+                        Pool pool = matchPath(table, depths, star, request, b, from, to, path);
                         if (pool != null) {
                             return pool;
                         }
@@ -180,11 +190,12 @@ final class DefaultRouteRegistry implements RouteRegistry {
     }
 
     /**
-     * The longest route under the host key {@code [*]src[from, to)} whose path is a whole-segment prefix of
-     * {@code path}, probing only the segment counts in {@code depths}; or {@code null}.
+     * The longest route under the host key {@code [*]b[from, to)} whose path is a whole-segment prefix of
+     * {@code path}, probing only the segment counts in {@code depths}; or {@code null}. Writes the path's
+     * bytes after the host's.
      */
-    private static Pool matchPath(KeyTable<Pool> table, int hostHash, int depths, boolean star, String src,
-                                  int from, int to, String path) {
+    private static Pool matchPath(KeyTable<Pool> table, int depths, boolean star, RequestBytes request,
+                                  byte[] host, int from, int to, String path) {
         int start = 0;
         int end = path.indexOf('?');
         if (end < 0) {
@@ -196,40 +207,69 @@ final class DefaultRouteRegistry implements RouteRegistry {
         while (end > start && path.charAt(end - 1) == '/') {
             end--;
         }
+        if (end == start) {
+            return null;
+        }
         int deepest = 32 - Integer.numberOfLeadingZeros(depths); // bit n - 1 stands for n segments
+        byte[] b = request.room(host, to, to + 1 + (end - start) * KeyTable.MAX_BYTES_PER_CHAR + KeyTable.PADDING);
+        b[to] = '/';
+        int at = to + 1;
         Pool best = null;
-        int hash = 31 * hostHash + '/';
         int segments = 1;
-        for (int i = start; i < end; i++) {
-            char c = path.charAt(i);
-            if (c == '/') {
-                if ((depths & 1 << segments - 1) != 0) {
-                    best = probe(table.arrays(hash), hash, star, src, from, to, path, start, i, best);
-                }
-                if (segments < LAST_PATH_DEPTH && ++segments > deepest) {
-                    return best;
-                }
+        for (int i = start; ; ) {
+            int slash = path.indexOf('/', i);
+            if (slash < 0 || slash > end) {
+                slash = end;
             }
-            hash = 31 * hash + KeyTable.lower(c);
+            at = KeyTable.lowerInto(path, i, slash, b, at);
+            if ((depths & 1 << segments - 1) != 0) {
+                best = probe(table, star, b, from, at, best);
+            }
+            if (slash == end || segments < LAST_PATH_DEPTH && ++segments > deepest) {
+                return best;
+            }
+            b[at++] = '/';
+            i = slash + 1;
         }
-        if (end > start && (depths & 1 << segments - 1) != 0) {
-            best = probe(table.arrays(hash), hash, star, src, from, to, path, start, end, best);
-        }
-        return best;
     }
 
-    private static Pool probe(KeyTable.Arrays a, int hash, boolean star, String src, int from, int to,
-                              String path, int pathFrom, int pathTo, Pool best) {
+    private static Pool probe(KeyTable<Pool> table, boolean star, byte[] b, int from, int to, Pool best) {
+        int hash = star ? KeyTable.starHash(b, from, to) : KeyTable.hash(b, from, to);
+        KeyTable.Arrays a = table.arrays(hash);
         for (int i = KeyTable.candidate(a, hash, KeyTable.home(a, hash)); i >= 0;
              i = KeyTable.candidate(a, hash, KeyTable.next(a, i))) {
             Pool pool = KeyTable.route(a, i); // read before the comparison, as in match
-            if (KeyTable.keyAt(a, i, star, src, from, to, path, pathFrom, pathTo)) {
+            if (KeyTable.keyAt(a, i, star, b, from, to)) {
                 return pool != null ? pool : best;
             }
         }
         return best;
     }
 
+    /** Each thread's buffer for the bytes of the request it looks up (see KeyTable.lowerInto). */
+    private static final ThreadLocal<RequestBytes> REQUEST_BYTES = ThreadLocal.withInitial(RequestBytes::new);
+
+    /**
+     * A thread's buffer for lookups: grows to the longest request the thread saw, up to {@link #KEPT} bytes;
+     * a longer request gets an array of its own.
+     */
+    static final class RequestBytes {
+        private static final int KEPT = 16 * 1024;
+        byte[] bytes = new byte[512];
+
+        /** {@code b}, or a copy of its first {@code used} bytes with room for {@code room}, if it has less. */
+        byte[] room(byte[] b, int used, int room) {
+            if (b.length >= room) {
+                return b;
+            }
+            byte[] grown = new byte[room <= KEPT ? Math.max(room, Math.min(KEPT, b.length * 2)) : room];
+            System.arraycopy(b, 0, grown, 0, used);
+            if (room <= KEPT) {
+                bytes = grown;
+            }
+            return grown;
+        }
+    }
 
     /**
      * {@code path} (up to any query) with its {@code %XX} escapes decoded as UTF-8, or {@code null} when an

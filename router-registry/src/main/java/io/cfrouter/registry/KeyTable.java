@@ -2,6 +2,7 @@ package io.cfrouter.registry;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -15,9 +16,11 @@ import java.util.List;
  * <p>Laid out so that a lookup touches few cache lines and no object but the arrays: a slot is one
  * {@code long} holding 16 bits of the key's hash (a tag), the host's path depth set (16 bits: bit
  * {@code n - 1} for {@code n} segments, the last bit for 16 or more) and the offset of the key's
- * characters in a shared byte array (the arena). A probe compares tags without leaving the slot array, a
- * hit compares the key straight from the arena against the request, lower-casing in place, and the
- * depths come with the slot. Neither the probe nor the comparison allocates or reads the route object.
+ * bytes in a shared byte array (the arena). A probe compares tags without leaving the slot array, a
+ * hit compares the key's bytes from the arena against the request's, eight at a time, and the depths come
+ * with the slot. Neither the probe nor the comparison allocates or reads the route object. A lookup
+ * lower-cases the request into a byte buffer of its own once ({@link #lowerInto}) and hashes and compares
+ * from there, a word at a time.
  *
  * <p>Publication: a new key's characters are written to the arena past the last published key, then its
  * slot with release semantics, so a reader that sees the slot sees the characters. A slot keeps its key until
@@ -27,8 +30,9 @@ import java.util.List;
  * fill the slots or the arena, and a rebuild sized from the live entries alone also shrinks the table. The
  * table is 16 such shards, chosen by bits of the hash.
  *
- * <p>The arena holds each key as a length header (a var-int of {@code length << 1 | utf16}) followed by
- * one byte per character when every character is at most {@code U+00FF}, else two (big-endian).
+ * <p>The arena holds each key as a length header (a var-int of its length in bytes) followed by its
+ * bytes: one for an ASCII character, two or three for any other (see {@link #lowerInto}), and
+ * {@link #PADDING} bytes after the last key.
  */
 final class KeyTable<T> {
 
@@ -43,7 +47,7 @@ final class KeyTable<T> {
         Arrays(int capacity, int arenaBytes) {
             slots = new long[capacity];
             routes = new Object[capacity];
-            arena = new byte[arenaBytes];
+            arena = new byte[arenaBytes + PADDING];
         }
     }
 
@@ -69,28 +73,108 @@ final class KeyTable<T> {
     // ---- shared by readers and writers ----------------------------------------------------------------
 
     /** {@link #lower} of each ASCII {@code char}: a load instead of compares and a branch per character. */
-    private static final char[] LOWER_ASCII = new char[0x80];
+    private static final byte[] LOWER_ASCII = new byte[0x80];
 
     static {
         for (char c = 0; c < 0x80; c++) {
-            LOWER_ASCII[c] = Character.toLowerCase(c);
+            LOWER_ASCII[c] = (byte) Character.toLowerCase(c);
         }
     }
+
+    /** Eight bytes of a byte array as one {@code long}, at any offset. */
+    private static final VarHandle WORD = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    /**
+     * Bytes every array this class reads keys from keeps past the last key byte: a key's last bytes are read
+     * as a whole word (and the bytes past the key masked off), so the word must lie within the array.
+     */
+    static final int PADDING = 8;
+    /** The most bytes one {@code char} takes in a key: see {@link #encode(char, byte[], int)}. */
+    static final int MAX_BYTES_PER_CHAR = 3;
+    private static final long PLAIN_SEED = 0x243F6A8885A308D3L;
+    private static final long STAR_SEED = 0x13198A2E03707344L;
+    private static final long M1 = 0x9E3779B97F4A7C15L;
+    private static final long M2 = 0xBF58476D1CE4E5B9L;
 
     /** The lower-case {@code char} a key holds for {@code c}: the rule {@code RouteKey.lowerCase} applies. */
     static char lower(char c) {
-        return c < 0x80 ? LOWER_ASCII[c] : Character.toLowerCase(c);
+        return c < 0x80 ? (char) LOWER_ASCII[c] : Character.toLowerCase(c);
     }
 
-    /** Continues {@code hash} over the lower-cased {@code s[from, to)}, as {@link String#hashCode()} does. */
-    static int hash(int hash, String s, int from, int to) {
-        int h = hash;
-        int i = from;
-        // Two characters a step: the same value (31 * (31 * h + a) + b), half the chain of multiplications.
-        for (; i + 1 < to; i += 2) {
-            h = 961 * h + 31 * lower(s.charAt(i)) + lower(s.charAt(i + 1));
+    /**
+     * Writes the lower-cased {@code s[from, to)} into {@code b} at {@code at} as key bytes and returns the
+     * offset after them. {@code b} needs room for {@link #MAX_BYTES_PER_CHAR} bytes a character plus
+     * {@link #PADDING}.
+     */
+    static int lowerInto(String s, int from, int to, byte[] b, int at) {
+        for (int i = from; i < to; i++) {
+            char c = s.charAt(i);
+            if (c < 0x80) {
+                b[at++] = LOWER_ASCII[c];
+            } else {
+                at = encode(Character.toLowerCase(c), b, at);
+            }
         }
-        return i < to ? 31 * h + lower(s.charAt(i)) : h;
+        return at;
+    }
+
+    /**
+     * The bytes of one character of a key: ASCII as itself, any other {@code char} as two or three bytes of
+     * 0x80 or more, as UTF-8 lays out a code point (a surrogate on its own, as the {@code char} it is). One
+     * {@code char} to one byte sequence and back, so two keys are equal exactly when their bytes are, and a
+     * {@code /} or a {@code .} byte is always that character.
+     */
+    private static int encode(char c, byte[] b, int at) {
+        if (c < 0x80) {
+            b[at++] = (byte) c;
+        } else if (c < 0x800) {
+            b[at++] = (byte) (0xc0 | c >>> 6);
+            b[at++] = (byte) (0x80 | c & 0x3f);
+        } else {
+            b[at++] = (byte) (0xe0 | c >>> 12);
+            b[at++] = (byte) (0x80 | c >>> 6 & 0x3f);
+            b[at++] = (byte) (0x80 | c & 0x3f);
+        }
+        return at;
+    }
+
+    /**
+     * The hash of the key whose bytes are {@code b[from, to)} (a key starting with {@code *} hashes as
+     * {@link #starHash} of the rest, so that a wildcard's hash comes from the request's suffix alone).
+     */
+    static int hash(byte[] b, int from, int to) {
+        return from < to && b[from] == '*' ? starHash(b, from + 1, to) : hash(PLAIN_SEED, b, from, to);
+    }
+
+    /** The hash of the key {@code *} followed by the bytes {@code b[from, to)}. */
+    static int starHash(byte[] b, int from, int to) {
+        return hash(STAR_SEED, b, from, to);
+    }
+
+    /** Eight bytes a step: a multiply and a shift a word, then a final mix of the bits into 32. */
+    private static int hash(long seed, byte[] b, int from, int to) {
+        long h = seed ^ (to - from) * M2;
+        int i = from;
+        for (; i + 8 <= to; i += 8) {
+            h = (h ^ (long) WORD.get(b, i)) * M1;
+            h ^= h >>> 29;
+        }
+        if (i < to) {
+            h = (h ^ (long) WORD.get(b, i) & -1L >>> (i + 8 - to << 3)) * M1;
+        }
+        h = (h ^ h >>> 32) * M2;
+        return (int) (h ^ h >>> 29);
+    }
+
+    /** Whether {@code x[xFrom, xFrom + n)} and {@code y[yFrom, yFrom + n)} hold the same bytes; a word a step. */
+    private static boolean sameBytes(byte[] x, int xFrom, byte[] y, int yFrom, int n) {
+        int i = 0;
+        for (; i + 8 <= n; i += 8) {
+            if ((long) WORD.get(x, xFrom + i) != (long) WORD.get(y, yFrom + i)) {
+                return false;
+            }
+        }
+        return i == n || (((long) WORD.get(x, xFrom + i) ^ (long) WORD.get(y, yFrom + i))
+                & -1L >>> (i + 8 - n << 3)) == 0;
     }
 
     /**
@@ -116,20 +200,14 @@ final class KeyTable<T> {
         return (hash * 0x85EBCA6B) >>> 28; // another multiplier than spread's and tag's: independent bits
     }
 
-    private Shard shardOf(String key) {
-        return shards[shard(key.hashCode())];
-    }
-
     /**
-     * The slot in {@code a} of the key {@code [*]host[hostFrom, hostTo)[/path[pathFrom, pathTo)]}, lower-cased
-     * ({@code star} puts a {@code *} in front; a {@code null} path means a key without one), or {@code -1}.
-     * {@code hash} must be {@link String#hashCode()} of exactly that key. The slot may hold a dead entry
-     * (no route, no path depths). Lock-free, allocation-free.
+     * The slot in {@code a} of the key {@code [*]b[from, to)} ({@code star} puts a {@code *} in front), whose
+     * bytes are lower case (see {@link #lowerInto}), or {@code -1}. {@code hash} must be {@link #hash} of
+     * exactly that key. The slot may hold a dead entry (no route, no path depths). Lock-free, allocation-free.
      */
-    static int find(Arrays a, int hash, boolean star, String host, int hostFrom, int hostTo, String path,
-                    int pathFrom, int pathTo) {
+    static int find(Arrays a, int hash, boolean star, byte[] b, int from, int to) {
         for (int i = candidate(a, hash, home(a, hash)); i >= 0; i = candidate(a, hash, next(a, i))) {
-            if (keyAt(a, i, star, host, hostFrom, hostTo, path, pathFrom, pathTo)) {
+            if (keyAt(a, i, star, b, from, to)) {
                 return i;
             }
         }
@@ -168,66 +246,29 @@ final class KeyTable<T> {
     }
 
     /** Whether slot {@code i} holds the key described at {@link #find}. */
-    static boolean keyAt(Arrays a, int i, boolean star, String host, int hostFrom, int hostTo, String path,
-                         int pathFrom, int pathTo) {
-        int length = (star ? 1 : 0) + hostTo - hostFrom + (path == null ? 0 : 1 + pathTo - pathFrom);
-        return matches(a.arena, (int) a.slots[i], length, star, host, hostFrom, hostTo, path, pathFrom, pathTo);
-    }
-
-    private static boolean matches(byte[] arena, int at, int length, boolean star, String host, int hostFrom,
-                                   int hostTo, String path, int pathFrom, int pathTo) {
+    static boolean keyAt(Arrays a, int i, boolean star, byte[] b, int from, int to) {
+        byte[] arena = a.arena;
+        int at = (int) a.slots[i];
+        int length = (star ? 1 : 0) + to - from;
         int header = arena[at];
-        if (header == length << 1) {
-            at++; // the common case: a one-byte header, one byte a character
-        } else if (header >= 0 && (header & 1) == 0) {
-            return false; // one byte a character, another length
+        if (header == length) {
+            at++; // the common case: a one-byte header
+        } else if (header >= 0) {
+            return false; // a one-byte header of another length
         } else {
             header = header(arena, at);
-            if (header >>> 1 != length) {
+            if (header != length) {
                 return false;
             }
             at += headerBytes(header);
         }
-        boolean wide = (header & 1) != 0;
         if (star) {
-            if (charAt(arena, at, wide) != '*') {
+            if (arena[at] != '*') {
                 return false;
             }
-            at += wide ? 2 : 1;
+            at++;
         }
-        at = matchesRegion(arena, at, wide, host, hostFrom, hostTo);
-        if (at >= 0 && path != null) {
-            if (charAt(arena, at, wide) != '/') {
-                return false;
-            }
-            at = matchesRegion(arena, at + (wide ? 2 : 1), wide, path, pathFrom, pathTo);
-        }
-        return at >= 0;
-    }
-
-    /**
-     * Whether the key characters at {@code at} are the lower-cased {@code s[from, to)}: the offset after them
-     * if so, else {@code -1}.
-     */
-    private static int matchesRegion(byte[] arena, int at, boolean wide, String s, int from, int to) {
-        if (!wide) {
-            for (int i = from; i < to; i++) {
-                if ((arena[at++] & 0xff) != lower(s.charAt(i))) {
-                    return -1;
-                }
-            }
-            return at;
-        }
-        for (int i = from; i < to; i++, at += 2) {
-            if (charAt(arena, at, true) != lower(s.charAt(i))) {
-                return -1;
-            }
-        }
-        return at;
-    }
-
-    private static char charAt(byte[] arena, int at, boolean wide) {
-        return wide ? (char) ((arena[at] & 0xff) << 8 | arena[at + 1] & 0xff) : (char) (arena[at] & 0xff);
+        return sameBytes(arena, at, b, from, to - from);
     }
 
     /** The route in slot {@code i} of {@code a}, or {@code null}. */
@@ -251,22 +292,40 @@ final class KeyTable<T> {
 
     // ---- writers (the caller holds the registry's write lock) -------------------------------------------
 
+    /** The bytes of the key a writer works on ({@link #keyBytes(String)}); under the caller's lock. */
+    private byte[] keyBytes = new byte[256];
+
+    /** Puts the bytes of the lower-case {@code key} into {@link #keyBytes}; returns how many. */
+    private int keyBytes(String key) {
+        int room = key.length() * MAX_BYTES_PER_CHAR + PADDING;
+        if (keyBytes.length < room) {
+            keyBytes = new byte[room];
+        }
+        return lowerInto(key, 0, key.length(), keyBytes, 0);
+    }
+
     /** The slot of the lower-case {@code key} in its shard's current arrays, or {@code -1}. */
     int slot(String key) {
-        return shardOf(key).slot(key);
+        int n = keyBytes(key);
+        int hash = hash(keyBytes, 0, n);
+        return find(arrays(hash), hash, false, keyBytes, 0, n);
     }
 
     /** The route of the lower-case {@code key}, or {@code null}. */
     T route(String key) {
-        Arrays a = shardOf(key).arrays;
-        int i = find(a, key.hashCode(), false, key, 0, key.length(), null, 0, 0);
+        int n = keyBytes(key);
+        int hash = hash(keyBytes, 0, n);
+        Arrays a = arrays(hash);
+        int i = find(a, hash, false, keyBytes, 0, n);
         return i < 0 ? null : route(a, i);
     }
 
     /** The path depths under the lower-case host {@code key}; 0 if it has none. */
     int pathDepths(String key) {
-        Arrays a = shardOf(key).arrays;
-        int i = find(a, key.hashCode(), false, key, 0, key.length(), null, 0, 0);
+        int n = keyBytes(key);
+        int hash = hash(keyBytes, 0, n);
+        Arrays a = arrays(hash);
+        int i = find(a, hash, false, keyBytes, 0, n);
         return i < 0 ? 0 : depths(a.slots[i]);
     }
 
@@ -275,8 +334,10 @@ final class KeyTable<T> {
      * the entry dead unless it has path depths.
      */
     void setRoute(String key, T route) {
-        Shard shard = shardOf(key);
-        int i = route == null ? shard.slot(key) : shard.add(key);
+        int n = keyBytes(key);
+        int hash = hash(keyBytes, 0, n);
+        Shard shard = shards[shard(hash)];
+        int i = route == null ? find(shard.arrays, hash, false, keyBytes, 0, n) : shard.add(hash, keyBytes, n);
         if (i >= 0) {
             Arrays a = shard.arrays;
             boolean wasLive = isLive(a, i);
@@ -290,8 +351,10 @@ final class KeyTable<T> {
      * the key if it has no slot.
      */
     void setPathDepths(String key, int depths) {
-        Shard shard = shardOf(key);
-        int i = depths == 0 ? shard.slot(key) : shard.add(key);
+        int n = keyBytes(key);
+        int hash = hash(keyBytes, 0, n);
+        Shard shard = shards[shard(hash)];
+        int i = depths == 0 ? find(shard.arrays, hash, false, keyBytes, 0, n) : shard.add(hash, keyBytes, n);
         if (i >= 0) {
             Arrays a = shard.arrays;
             boolean wasLive = isLive(a, i);
@@ -353,32 +416,27 @@ final class KeyTable<T> {
         /** Arena bytes written, including those of dead entries; byte 0 is never used. */
         int arenaUsed = 1;
 
-        int slot(String key) {
-            return find(arrays, key.hashCode(), false, key, 0, key.length(), null, 0, 0);
-        }
-
         void count(boolean wasLive, boolean isLive) {
             if (wasLive != isLive) {
                 live += isLive ? 1 : -1;
             }
         }
 
-        /** The slot of {@code key} in the current arrays, adding it (as a dead entry) if absent. */
-        int add(String key) {
-            int hash = key.hashCode();
-            int i = find(arrays, hash, false, key, 0, key.length(), null, 0, 0);
+        /** The slot of the key {@code b[0, n)} (hash {@code hash}) in the current arrays, adding it if absent. */
+        int add(int hash, byte[] b, int n) {
+            int i = find(arrays, hash, false, b, 0, n);
             if (i >= 0) {
                 return i;
             }
-            int bytes = encodedLength(key);
+            int bytes = headerBytes(n) + n;
             Arrays a = arrays;
             boolean slotsFull = (used + 1) * 16L > a.slots.length * 13L;
-            if (slotsFull || arenaUsed + bytes > a.arena.length) {
+            if (slotsFull || arenaUsed + bytes > a.arena.length - PADDING) {
                 rebuild(slotsFull, bytes);
                 a = arrays;
             }
             int at = arenaUsed;
-            arenaUsed = encode(key, a.arena, at);
+            arenaUsed = store(b, n, a.arena, at);
             int mask = a.slots.length - 1;
             i = spread(hash) & mask;
             while (a.slots[i] != 0) {
@@ -411,7 +469,7 @@ final class KeyTable<T> {
                 }
             }
             long arenaBytes = Math.max(MIN_ARENA, (liveBytes + extraBytes) * 3L / 2);
-            if (arenaBytes > Integer.MAX_VALUE - 8) {
+            if (arenaBytes > Integer.MAX_VALUE - 16) {
                 throw new IllegalStateException("route keys: over 1 GB of characters");
             }
             Arrays a = new Arrays(capacity, (int) arenaBytes);
@@ -439,24 +497,20 @@ final class KeyTable<T> {
         }
     }
 
-    /** Bytes of the entry at {@code at}: its header and characters. */
+    /** Bytes of the entry at {@code at}: its header and the key's bytes. */
     private static int storedLength(byte[] arena, int at) {
         int header = header(arena, at);
-        return headerBytes(header) + (header >>> 1) * ((header & 1) + 1);
+        return headerBytes(header) + header;
     }
 
-    /** {@link String#hashCode()} of the key at {@code at} (a slot keeps only a tag of it). */
+    /** {@link #hash} of the key at {@code at} (a slot keeps only a tag of it). */
     private static int storedHash(byte[] arena, int at) {
-        int header = header(arena, at);
-        boolean wide = (header & 1) != 0;
-        int h = 0;
-        for (int i = 0, c = at + headerBytes(header); i < header >>> 1; i++, c += wide ? 2 : 1) {
-            h = 31 * h + charAt(arena, c, wide);
-        }
-        return h;
+        int n = header(arena, at);
+        int from = at + headerBytes(n);
+        return hash(arena, from, from + n);
     }
 
-    /** The var-int header ({@code length << 1 | wide}) of the entry at {@code at}. */
+    /** The var-int header (the key's length in bytes) of the entry at {@code at}. */
     private static int header(byte[] arena, int at) {
         int header = 0;
         int shift = 0;
@@ -477,37 +531,15 @@ final class KeyTable<T> {
         return bytes;
     }
 
-    private static boolean isNarrow(String key) {
-        for (int i = 0; i < key.length(); i++) {
-            if (key.charAt(i) > 0xff) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private static int encodedLength(String key) {
-        return headerBytes(key.length() << 1) + key.length() * (isNarrow(key) ? 1 : 2);
-    }
-
-    /** Writes {@code key} at {@code at}; returns the offset after it. */
-    private static int encode(String key, byte[] arena, int at) {
-        boolean narrow = isNarrow(key);
-        int header = key.length() << 1 | (narrow ? 0 : 1);
+    /** Writes the entry of the key {@code b[0, n)} at {@code at}; returns the offset after it. */
+    private static int store(byte[] b, int n, byte[] arena, int at) {
+        int header = n;
         while ((header & ~0x7f) != 0) {
             arena[at++] = (byte) (header & 0x7f | 0x80);
             header >>>= 7;
         }
         arena[at++] = (byte) header;
-        for (int i = 0; i < key.length(); i++) {
-            char c = key.charAt(i);
-            if (narrow) {
-                arena[at++] = (byte) c;
-            } else {
-                arena[at++] = (byte) (c >>> 8);
-                arena[at++] = (byte) c;
-            }
-        }
-        return at;
+        System.arraycopy(b, 0, arena, at, n);
+        return at + n;
     }
 }

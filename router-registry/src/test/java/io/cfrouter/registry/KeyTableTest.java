@@ -17,13 +17,18 @@ class KeyTableTest {
 
     /** What a lookup finds for the request host region {@code [*]host} with {@code path}, or null. */
     private String find(boolean star, String host, String path) {
-        int hash = KeyTable.hash(star ? '*' : 0, host, 0, host.length());
-        if (path != null) {
-            hash = KeyTable.hash(31 * hash + '/', path, 0, path.length());
-        }
+        String request = path == null ? host : host + "/" + path;
+        byte[] b = new byte[request.length() * KeyTable.MAX_BYTES_PER_CHAR + KeyTable.PADDING];
+        int n = KeyTable.lowerInto(request, 0, request.length(), b, 0);
+        int hash = star ? KeyTable.starHash(b, 0, n) : KeyTable.hash(b, 0, n);
         KeyTable.Arrays a = table.arrays(hash);
-        int slot = KeyTable.find(a, hash, star, host, 0, host.length(), path, 0, path == null ? 0 : path.length());
+        int slot = KeyTable.find(a, hash, star, b, 0, n);
         return slot < 0 ? null : KeyTable.route(a, slot);
+    }
+
+    private static int hash(String key) {
+        byte[] b = new byte[key.length() * KeyTable.MAX_BYTES_PER_CHAR + KeyTable.PADDING];
+        return KeyTable.hash(b, 0, KeyTable.lowerInto(key, 0, key.length(), b, 0));
     }
 
     @Test
@@ -43,15 +48,24 @@ class KeyTableTest {
 
     @Test
     void shouldTellApartKeysWithTheSameHash() {
-        assertThat("0~.com".hashCode()).isEqualTo("1_.com".hashCode());
-        table.setRoute("0~.com", "first");
-        table.setRoute("1_.com", "second");
+        // Two keys of the same length with the same 32-bit hash: found by trying keys (about 2^16 of them).
+        Map<Integer, String> seen = new HashMap<>();
+        String first = null;
+        String second = null;
+        for (int i = 0; first == null; i++) {
+            String key = "k" + (1_000_000 + i) + ".com";
+            first = seen.put(hash(key), key);
+            second = key;
+        }
+        assertThat(hash(first)).isEqualTo(hash(second));
+        table.setRoute(first, "first");
+        table.setRoute(second, "second");
 
-        assertThat(find(false, "0~.com", null)).isEqualTo("first");
-        assertThat(find(false, "1_.com", null)).isEqualTo("second");
-        table.setRoute("0~.com", null);
-        assertThat(find(false, "0~.com", null)).isNull();
-        assertThat(find(false, "1_.com", null)).isEqualTo("second");
+        assertThat(find(false, first, null)).isEqualTo("first");
+        assertThat(find(false, second, null)).isEqualTo("second");
+        table.setRoute(first, null);
+        assertThat(find(false, first, null)).isNull();
+        assertThat(find(false, second, null)).isEqualTo("second");
     }
 
     @Test
@@ -162,13 +176,14 @@ class KeyTableTest {
     @Test
     void shouldKeepAnOldArraysViewValidAfterARebuild() {
         table.setRoute("a.com", "a");
-        KeyTable.Arrays before = table.arrays("a.com".hashCode());
+        KeyTable.Arrays before = table.arrays(hash("a.com"));
         for (int i = 0; i < 1_000; i++) {
             table.setRoute("n" + i + ".com", "n");
         }
 
-        assertThat(table.arrays("a.com".hashCode())).isNotSameAs(before);
-        int slot = KeyTable.find(before, "a.com".hashCode(), false, "a.com", 0, 5, null, 0, 0);
+        assertThat(table.arrays(hash("a.com"))).isNotSameAs(before);
+        byte[] b = new byte[5 + KeyTable.PADDING];
+        int slot = KeyTable.find(before, hash("a.com"), false, b, 0, KeyTable.lowerInto("a.com", 0, 5, b, 0));
         assertThat(KeyTable.<String>route(before, slot)).isEqualTo("a");
         assertThat(table.route("a.com")).isEqualTo("a");
     }

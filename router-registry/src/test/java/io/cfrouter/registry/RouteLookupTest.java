@@ -280,4 +280,68 @@ class RouteLookupTest {
         assertThat(match("[0:0::1]", "/x")).isNull();
         assertThat(match("[::1]", "/X")).isEqualTo("[::1]/x");
     }
+
+    @Test
+    void shouldTellApartKeysThatDifferOnlyInTheirFirstOrLastByteAtEveryLength() {
+        // A lookup compares keys eight bytes at a time and masks the last word: every length up to three
+        // words, a difference at either end, a host on its own and under a path.
+        for (int length = 1; length <= 25; length++) {
+            route("h".repeat(length));
+            route("p.com/" + "s".repeat(length));
+        }
+        for (int length = 1; length <= 25; length++) {
+            String host = "h".repeat(length);
+            String path = "s".repeat(length);
+            assertThat(match(host.toUpperCase(), "/")).isEqualTo(host);
+            assertThat(match("g" + host.substring(1), "/")).isNull();
+            assertThat(match(host.substring(1) + "g", "/")).isNull();
+            assertThat(match(host + "h", "/")).isEqualTo(length == 25 ? null : host + "h");
+            assertThat(match("p.com", "/" + path + "/x")).isEqualTo("p.com/" + path);
+            assertThat(match("p.com", "/" + path.substring(1) + "t")).isNull();
+            assertThat(match("p.com", "/t" + path.substring(1))).isNull();
+        }
+    }
+
+    @Test
+    void shouldMatchCharactersOfTwoAndThreeBytesAndSurrogates() {
+        // Keys hold lower case: U+0100 becomes U+0101 (two bytes each), U+0800 and U+FFFF take three.
+        route("\u00e9\u0100\u07ff\u0800\uffff.com/\ud83d\ude00x");
+        route("\u00e9\u0101\u07ff\u0800\ufffe.com");
+
+        assertThat(match("\u00c9\u0101\u07ff\u0800\uffff.com", "/\ud83d\ude00X/y"))
+                .isEqualTo("\u00e9\u0101\u07ff\u0800\uffff.com/\ud83d\ude00x");
+        assertThat(match("\u00e9\u0101\u07ff\u0800\uffff.com", "/\ud83d\ude01x")).isNull();
+        assertThat(match("\u00e9\u0103\u07ff\u0800\ufffe.com", "/")).isNull();
+        assertThat(match("\u00e9\u0100\u07ff\u0800\ufffe.COM:1", "/")).isEqualTo("\u00e9\u0101\u07ff\u0800\ufffe.com");
+        assertThat(match("\u00e9\u0101\u07ff\u0800\uffff.com", "/\ud83d")).isNull();
+    }
+
+    @Test
+    void shouldMatchHostsAndPathsLongerThanTheLookupBuffer() {
+        // A thread keeps a buffer for the lower-cased request (512 bytes at first, kept up to 16 KB); longer
+        // requests grow it or get an array of their own.
+        String host = "h".repeat(600) + ".example.com";
+        String deep = segments("s", "/", 3_000);
+        String wide = "w".repeat(20_000);
+        route(host);
+        route(host + "/" + deep);
+        route("*.example.com/" + wide);
+
+        assertThat(match(host.toUpperCase(), "/")).isEqualTo(host);
+        assertThat(match(host, "/" + deep + "/x")).isEqualTo(host + "/" + deep);
+        assertThat(match(host, "/" + deep.substring(0, deep.length() - 1))).isEqualTo(host);
+        assertThat(match("x.example.com", "/" + wide.toUpperCase() + "?q")).isEqualTo("*.example.com/" + wide);
+        assertThat(match("x.example.com", "/" + wide.substring(1))).isNull();
+        assertThat(match("app.example.com", "/")).isNull();
+    }
+
+    @Test
+    void shouldMatchARequestHostThatIsLiterallyAWildcard() {
+        route("*.example.com");
+        route("app.example.com");
+
+        assertThat(match("*.EXAMPLE.com", "/")).isEqualTo("*.example.com");
+        assertThat(match("*.app.example.com", "/")).isEqualTo("*.example.com");
+        assertThat(match("*", "/")).isNull();
+    }
 }
