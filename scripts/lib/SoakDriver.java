@@ -40,11 +40,12 @@ public class SoakDriver {
 
     public static void main(String[] args) throws Exception {
         Map<String, String> opts = new TreeMap<>(Map.of("duration", "3600", "interval", "10", "rate", "1000",
-                "out", "target/soak", "jar", "router-app/target/router.jar", "probes", "2"));
+                "out", "target/soak", "jar", "router-app/target/router.jar", "probes", "2",
+                "java-opts", "-Xms512m -Xmx512m -XX:+AlwaysPreTouch"));
         for (int i = 0; i + 1 < args.length; i += 2) {
             if (!args[i].startsWith("--") || !opts.containsKey(args[i].substring(2))) {
                 System.err.println(args[i] + ": unknown option (expected: --duration S --interval S --rate N"
-                        + " --out DIR --jar FILE --probes N)");
+                        + " --out DIR --jar FILE --probes N --java-opts \"OPTIONS\")");
                 System.exit(2);
             }
             opts.put(args[i].substring(2), args[i + 1]);
@@ -55,7 +56,8 @@ public class SoakDriver {
         int probes = Integer.parseInt(opts.get("probes"));
         Path out = Path.of(opts.get("out"));
         Files.createDirectories(out);
-        new SoakDriver().run(duration, interval, rate, probes, Path.of(opts.get("jar")), out);
+        List<String> javaOpts = List.of(opts.get("java-opts").trim().split("\\s+"));
+        new SoakDriver().run(duration, interval, rate, probes, Path.of(opts.get("jar")), out, javaOpts);
     }
 
     final List<Process> processes = new ArrayList<>();
@@ -66,7 +68,8 @@ public class SoakDriver {
     final Map<String, AtomicLong> errorKinds = new ConcurrentHashMap<>();
     final List<Long> latencies = new ArrayList<>();
 
-    void run(int duration, int interval, int rate, int probes, Path jar, Path out) throws Exception {
+    void run(int duration, int interval, int rate, int probes, Path jar, Path out, List<String> javaOpts)
+            throws Exception {
         Runtime.getRuntime().addShutdownHook(new Thread(this::stopAll));
         int natsPort = freePort();
         processes.add(new ProcessBuilder(natsBinary(), "-a", "127.0.0.1", "-p", Integer.toString(natsPort))
@@ -95,8 +98,13 @@ public class SoakDriver {
                 logging.level = warn
                 """.formatted(proxyPort, statusPort, natsPort));
         String java = ProcessHandle.current().info().command().orElse("java");
-        Process router = new ProcessBuilder(java, "-Xms256m", "-Xmx256m", "-XX:+AlwaysPreTouch", "-jar", jar.toString(), "--config",
-                config.toString()).redirectErrorStream(true).redirectOutput(out.resolve("router.log").toFile()).start();
+        List<String> command = new ArrayList<>();
+        command.add(java);
+        command.addAll(javaOpts);
+        command.addAll(List.of("-jar", jar.toString(), "--config", config.toString()));
+        Files.writeString(out.resolve("router-command.txt"), String.join(" ", command) + "\n");
+        Process router = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(out.resolve("router.log").toFile()).start();
         processes.add(router);
         awaitHealthy(statusPort, router);
 

@@ -43,3 +43,7 @@ ensure_nats_server() {
   command -v nats-server >/dev/null 2>&1 || command -v gnatsd >/dev/null 2>&1 \
     || die "nats-server is not on PATH after installing it"
 }
+
+# The JVM options scripts/run ships: its JAVA_OPTS default (empty when the line is not found), so that
+# the benchmark and the soak measure what users get.
+shipped_java_opts() { sed -n 's/^JAVA_OPTS=\${JAVA_OPTS:-"\(.*\)"}$/\1/p' scripts/run; }
