@@ -192,6 +192,12 @@ final class ResponseHead {
             requestId |= is(b, nameStart, nameLength, "x-vcap-request-id");
             keep(nameStart, nameEnd, valueStart, valueEnd);
         }
+        if (connectionNames != null) {
+            for (String name : connectionNames) { // addTo drops the fields Connection names
+                setCookie &= !name.equalsIgnoreCase("set-cookie");
+                requestId &= !name.equalsIgnoreCase("x-vcap-request-id");
+            }
+        }
         if (http10 && !keepAlive) {
             close = true;
         }

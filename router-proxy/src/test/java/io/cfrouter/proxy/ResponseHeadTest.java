@@ -54,6 +54,11 @@ class ResponseHeadTest {
         parsed("HTTP/1.1 200 OK\r\nx-VCAP-request-ID: abc\r\nSet-Cookies: not=this\r\nContent-Length: 0\r\n\r\n");
         assertThat(head.setCookie).as("Set-Cookies is another field").isFalse();
         assertThat(head.requestId).isTrue();
+        HeaderMap map = parsed("HTTP/1.1 200 OK\r\nX-Vcap-Request-Id: abc\r\nConnection: X-VCAP-Request-Id\r\n"
+                + "Content-Length: 0\r\n\r\n");
+        assertThat(map).isNotNull();
+        assertThat(map.contains("X-Vcap-Request-Id")).as("named by Connection: hop-by-hop").isFalse();
+        assertThat(head.requestId).as("so the router still adds its own").isFalse();
         parsed("HTTP/1.1 204 No Content\r\n\r\n");
         assertThat(head.setCookie).as("reset by the next parse").isFalse();
         assertThat(head.requestId).isFalse();
