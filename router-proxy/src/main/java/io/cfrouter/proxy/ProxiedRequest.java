@@ -43,7 +43,7 @@ class ProxiedRequest extends Deadlines.Entry
     final boolean upgrade;
     final boolean bodiless;
     /** The client's address and IP, read once (each read of the exchange's builds them anew). */
-    final InetSocketAddress source;
+    final ClientAddress client;
     final String sourceIp;
     private final EndpointIterator endpoints;
 
@@ -100,8 +100,8 @@ class ProxiedRequest extends Deadlines.Entry
         this.startMillis = startMillis;
         this.upgrade = upgrade;
         this.bodiless = RouterHandler.isBodiless(exchange.getRequestHeaders());
-        this.source = exchange.getSourceAddress();
-        this.sourceIp = RouterHandler.clientIp(source);
+        this.client = ClientAddress.of(exchange);
+        this.sourceIp = client.ip();
         this.endpoints = route.iterator(stickyInstance);
     }
 
@@ -328,7 +328,7 @@ class ProxiedRequest extends Deadlines.Entry
                 ex.getProtocol().toString(), status, requestBytes,
                 ex.getResponseBytesSent() + tunnelResponseBytes,
                 orEmpty(ex.getRequestHeaders().getFirst(Headers.REFERER)),
-                orEmpty(ex.getRequestHeaders().getFirst(Headers.USER_AGENT)), clientAddress(source, sourceIp),
+                orEmpty(ex.getRequestHeaders().getFirst(Headers.USER_AGENT)), client.ipAndPort(),
                 servedAddress, xForwardedFor, xForwardedProto, requestId,
                 System.nanoTime() - startNanos, e == null ? "" : e.appId(), e == null ? "" : e.instanceIndex(),
                 e == null ? "" : e.instanceId(), e == null ? "" : e.component(), orEmpty(routerError));

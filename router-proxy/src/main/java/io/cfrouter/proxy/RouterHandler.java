@@ -276,14 +276,14 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
         public void exchangeEvent(HttpServerExchange ex, NextListener nextListener) {
             try {
                 HeaderMap h = ex.getRequestHeaders();
-                InetSocketAddress source = ex.getSourceAddress();
-                String ip = clientIp(source);
+                ClientAddress client = ClientAddress.of(ex);
+                String ip = client.ip();
                 String proto = h.getFirst(Headers.X_FORWARDED_PROTO);
                 report(new RequestRecord(host, startMillis, ex.getRequestMethod().toString(), uriOf(ex),
                         ex.getProtocol().toString(), ex.getStatusCode(), 0, ex.getResponseBytesSent(),
                         ProxiedRequest.orEmpty(h.getFirst(Headers.REFERER)),
                         ProxiedRequest.orEmpty(h.getFirst(Headers.USER_AGENT)),
-                        ProxiedRequest.clientAddress(source, ip),
+                        client.ipAndPort(),
                         "", forwardedFor(ex, ip), proto != null ? proto : ex.getRequestScheme(), "",
                         System.nanoTime() - startNanos, "", "", "", "",
                         ProxiedRequest.orEmpty(ex.getResponseHeaders().getFirst(RouterErrors.X_CF_ROUTER_ERROR))));

@@ -6,6 +6,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -221,6 +224,39 @@ class RequestForwardingIT {
         assertThat(big.status()).isEqualTo(431);
         assertThat(big.header("X-Cf-RouterError")).contains("max-request-size-exceeded");
         assertThat(big.bodyText()).startsWith("431 Request Header Fields Too Large: ");
+    }
+
+    @Test
+    void shouldTakeTheClientAddressOfEachExchangeOnAKeepAliveConnection() throws Exception {
+        // An embedder's handler in front of the proxy may set a source address per exchange (say, from a
+        // PROXY protocol header); the address the router formats once per connection must follow it.
+        router.close();
+        router = new ProxyFixture(ProxySettings.defaults(), 0, next -> exchange -> {
+            String peer = exchange.getRequestHeaders().getFirst("X-Test-Peer");
+            if (peer != null) {
+                exchange.setSourceAddress(new InetSocketAddress(InetAddress.getByName(peer), 4567));
+            }
+            next.handleRequest(exchange);
+        });
+        backend = new RawBackend();
+        router.closeLater(backend);
+        router.register("app.example.com", backend.port());
+        String[] peers = {null, "10.1.2.3", null, "10.1.2.4"};
+        try (Socket socket = new Socket("127.0.0.1", router.port)) {
+            String local = "127.0.0.1:" + socket.getLocalPort();
+            for (int i = 0; i < peers.length; i++) {
+                String peer = peers[i];
+                socket.getOutputStream().write(("GET /peer-" + i + " HTTP/1.1\r\nHost: app.example.com\r\n"
+                        + (peer == null ? "" : "X-Test-Peer: " + peer + "\r\n") + "\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                assertThat(HttpExchange.read(socket.getInputStream()).status()).isEqualTo(200);
+                assertThat(header(sentHead(), "X-Forwarded-For")).as("request " + i)
+                        .isEqualTo(peer == null ? "127.0.0.1" : peer);
+                RequestRecord record = router.record("/peer-" + i);
+                assertThat(record.clientAddress()).as("request " + i)
+                        .isEqualTo(peer == null ? local : peer + ":4567");
+            }
+        }
     }
 
     private static String header(String head, String name) {
