@@ -27,7 +27,19 @@ final class HopByHop {
 
     /** Whether any {@code Connection} header holds {@code token} (case-insensitive). */
     static boolean connectionNames(HeaderMap headers, String token) {
-        HeaderValues values = headers.get(Headers.CONNECTION);
+        return anyToken(headers.get(Headers.CONNECTION), (v, from, to) -> isToken(v, from, to, token));
+    }
+
+    /** A test of one token of a comma-separated header value: {@code v[from, to)}, trimmed, never empty. */
+    interface TokenTest {
+        boolean test(String v, int from, int to);
+    }
+
+    /**
+     * Whether any token of {@code values}, each a comma-separated list ({@code Connection}), passes
+     * {@code test}; empty tokens are skipped. Allocates nothing.
+     */
+    static boolean anyToken(HeaderValues values, TokenTest test) {
         if (values == null) {
             return false;
         }
@@ -37,13 +49,26 @@ final class HopByHop {
             while (from <= v.length()) {
                 int comma = v.indexOf(',', from);
                 int to = comma < 0 ? v.length() : comma;
-                if (v.substring(from, to).trim().equalsIgnoreCase(token)) {
+                int s = from;
+                int e = to;
+                while (s < e && v.charAt(s) <= ' ') {
+                    s++;
+                }
+                while (e > s && v.charAt(e - 1) <= ' ') {
+                    e--;
+                }
+                if (e > s && test.test(v, s, e)) {
                     return true;
                 }
                 from = to + 1;
             }
         }
         return false;
+    }
+
+    /** Whether {@code v[from, to)} is {@code token}, ignoring case. */
+    static boolean isToken(String v, int from, int to, String token) {
+        return to - from == token.length() && v.regionMatches(true, from, token, 0, token.length());
     }
 
     /**

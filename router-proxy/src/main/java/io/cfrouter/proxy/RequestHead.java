@@ -102,32 +102,8 @@ final class RequestHead {
 
     /** Whether a {@code Connection} header lists anything but {@code close} and {@code keep-alive}. */
     private static boolean namesOthers(HeaderValues connection) {
-        if (connection == null) {
-            return false;
-        }
-        for (int i = 0; i < connection.size(); i++) {
-            String v = connection.get(i);
-            int from = 0;
-            while (from <= v.length()) {
-                int comma = v.indexOf(',', from);
-                int to = comma < 0 ? v.length() : comma;
-                int s = from;
-                int e = to;
-                while (s < e && Character.isWhitespace(v.charAt(s))) {
-                    s++;
-                }
-                while (e > s && Character.isWhitespace(v.charAt(e - 1))) {
-                    e--;
-                }
-                int length = e - s;
-                if (length > 0 && !(length == 5 && v.regionMatches(true, s, "close", 0, 5))
-                        && !(length == 10 && v.regionMatches(true, s, "keep-alive", 0, 10))) {
-                    return true;
-                }
-                from = to + 1;
-            }
-        }
-        return false;
+        return HopByHop.anyToken(connection, (v, from, to) -> !HopByHop.isToken(v, from, to, "close")
+                && !HopByHop.isToken(v, from, to, "keep-alive"));
     }
 
     private void field(HttpString name, String value) {

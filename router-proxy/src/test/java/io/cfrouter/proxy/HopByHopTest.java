@@ -23,6 +23,9 @@ class HopByHopTest {
         assertThat(HopByHop.isUpgrade(headers("Connection", "keep-alive", "Connection", "upgrade",
                 "Upgrade", "websocket"))).isTrue();
         assertThat(HopByHop.isUpgrade(headers("Connection", "upgraded", "Upgrade", "websocket"))).isFalse();
+        assertThat(HopByHop.isUpgrade(headers("Connection", " ,, \tUpgrade\t ,", "Upgrade", "websocket")))
+                .as("empty tokens and whitespace around one").isTrue();
+        assertThat(HopByHop.isUpgrade(headers("Connection", "upgrad", "Upgrade", "websocket"))).isFalse();
         assertThat(HopByHop.isUpgrade(headers("Connection", "upgrade"))).isFalse();
     }
 
