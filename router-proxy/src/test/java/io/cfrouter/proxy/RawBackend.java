@@ -51,7 +51,8 @@ final class RawBackend implements AutoCloseable {
                 heads.add(head);
                 byte[] body = head.getBytes(StandardCharsets.ISO_8859_1);
                 out.write(("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + body.length
-                        + "\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nX-Hop: secret\r\n\r\n")
+                        + "\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nX-Hop: secret\r\n"
+                        + extraResponseLines(head) + "\r\n")
                         .getBytes(StandardCharsets.ISO_8859_1));
                 out.write(body);
                 out.flush();
@@ -59,6 +60,17 @@ final class RawBackend implements AutoCloseable {
         } catch (IOException e) {
             // connection gone
         }
+    }
+
+    /** The values of the request's {@code X-Test-Response} lines, each sent back as a response header line. */
+    private static String extraResponseLines(String head) {
+        StringBuilder lines = new StringBuilder();
+        for (String line : head.split("\r\n")) {
+            if (line.regionMatches(true, 0, "X-Test-Response:", 0, 16)) {
+                lines.append(line.substring(16).trim()).append("\r\n");
+            }
+        }
+        return lines.toString();
     }
 
     static String readHead(InputStream in) throws IOException {

@@ -227,6 +227,20 @@ class RequestForwardingIT {
     }
 
     @Test
+    void shouldKeepTheBackendsOwnRequestIdAndAddOnlyWhenItHasNone() throws Exception {
+        HttpExchange.Response own = HttpExchange.get(router.port, "app.example.com", "/own-id",
+                "X-Test-Response: X-Vcap-Request-Id: backend-id");
+        assertThat(own.headers("X-Vcap-Request-Id")).containsExactly("backend-id");
+        String sent = header(sentHead(), "X-Vcap-Request-Id");
+        HttpExchange.Response named = HttpExchange.get(router.port, "app.example.com", "/named-id",
+                "X-Test-Response: X-Vcap-Request-Id: backend-id", "X-Test-Response: Connection: X-Vcap-Request-Id");
+        String routers = header(sentHead(), "X-Vcap-Request-Id");
+        assertThat(named.headers("X-Vcap-Request-Id")).as("the backend's was hop-by-hop: the router's instead")
+                .containsExactly(routers);
+        assertThat(routers).isNotEqualTo(sent).isNotEqualTo("backend-id");
+    }
+
+    @Test
     void shouldTakeTheClientAddressOfEachExchangeOnAKeepAliveConnection() throws Exception {
         // An embedder's handler in front of the proxy may set a source address per exchange (say, from a
         // PROXY protocol header); the address the router formats once per connection must follow it.
