@@ -15,7 +15,9 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -229,6 +231,59 @@ class RequestHeadsIT {
             assertThat(c.closed()).isTrue();
         }
         assertThat(echoed).containsExactly("POST /one " + body, "GET /two ");
+    }
+
+    /**
+     * The next request arrives while the router waits for the backend's answer to the first (the listener
+     * leaves reads on during a request, and suspends them only when a byte comes): both are answered, in order.
+     */
+    @Test
+    void shouldAnswerARequestSentWhileTheOneBeforeWaitsForItsBackend() throws Exception {
+        String slow = "slow.example.com";
+        BlockingQueue<String> arrived = new LinkedBlockingQueue<>();
+        CountDownLatch release = new CountDownLatch(1);
+        router.register(slow, router.backend(exchange -> exchange.dispatch(() -> {
+            arrived.add(exchange.getRequestURI());
+            try {
+                if (!release.await(30, TimeUnit.SECONDS)) {
+                    throw new IllegalStateException("not released");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+            exchange.getResponseSender().send("answer to " + exchange.getRequestURI());
+        })));
+        try (Connection c = new Connection()) {
+            c.write("GET /first HTTP/1.1\r\nHost: " + slow + "\r\n\r\n");
+            assertThat(arrived.poll(30, TimeUnit.SECONDS)).isEqualTo("/first");
+            c.write("GET /second HTTP/1.1\r\nHost: " + slow + "\r\n\r\n");
+            release.countDown();
+            assertThat(c.read().bodyText()).isEqualTo("answer to /first");
+            assertThat(c.read().bodyText()).isEqualTo("answer to /second");
+            // The connection is still good for another request.
+            c.write("GET /third HTTP/1.1\r\nHost: " + ECHO + "\r\n\r\n");
+            assertThat(c.read().bodyText()).isEqualTo("GET /third ");
+        }
+        assertThat(arrived).containsExactly("/second");
+    }
+
+    /** A head Undertow's parser refuses gets its 400 and the connection closes; what follows is never forwarded. */
+    @Test
+    void shouldCloseAfterAHeadTheParserRefusesWithoutForwardingWhatFollows() throws Exception {
+        try (Connection c = new Connection()) {
+            c.write("GET /bad HTTP/1.1\r\nHost: " + ECHO + "\r\nBad\u0001Name: x\r\n\r\n"
+                    + "GET /after HTTP/1.1\r\nHost: " + ECHO + "\r\n\r\n");
+            assertThat(c.read().status()).isEqualTo(400);
+            assertThat(c.closed()).isTrue();
+        }
+        try (Connection c = new Connection()) {
+            c.write("GET /bad HTTP/1.1\r\nHost: " + ECHO + "\r\nBad\u0001Name: x\r\n\r\n");
+            assertThat(c.read().status()).isEqualTo(400);
+            c.write("GET /late HTTP/1.1\r\nHost: " + ECHO + "\r\n\r\n");
+            assertThat(c.closed()).isTrue();
+        }
+        assertThat(echoed).isEmpty();
     }
 
     /** A client connection that sends raw bytes and reads responses one by one. */
