@@ -1,5 +1,6 @@
 package io.cfrouter.proxy;
 
+import io.cfrouter.core.PerThread;
 import io.undertow.util.WorkerUtils;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -30,7 +31,7 @@ final class Deadlines {
     private static final Logger LOGGER = LogManager.getLogger();
 
     private final long timeoutNanos;
-    private final ThreadLocal<Queue> queues = new ThreadLocal<>();
+    private final PerThread<Queue> queues = PerThread.withInitial(() -> new Queue((XnioIoThread) Thread.currentThread()));
 
     Deadlines(Duration timeout) {
         this.timeoutNanos = timeout.toNanos();
@@ -42,12 +43,7 @@ final class Deadlines {
             entry.key = WorkerUtils.executeAfter(thread, entry, timeoutNanos, TimeUnit.NANOSECONDS);
             return;
         }
-        Queue queue = queues.get();
-        if (queue == null) {
-            queue = new Queue(thread);
-            queues.set(queue);
-        }
-        queue.add(entry, System.nanoTime() + timeoutNanos);
+        queues.get().add(entry, System.nanoTime() + timeoutNanos);
     }
 
     /** A timed operation; {@link #cancel()} it when it is done, on the thread that started it. */

@@ -1,6 +1,7 @@
 package io.cfrouter.proxy;
 
 import io.cfrouter.core.Endpoint;
+import io.cfrouter.core.PerThread;
 import io.cfrouter.registry.RegistryEvent;
 import io.undertow.server.HttpServerExchange;
 import io.undertow.util.SameThreadExecutor;
@@ -51,7 +52,7 @@ final class Forwarder implements AutoCloseable {
     /** Free buffers kept per I/O thread. */
     static final int MAX_FREE_BUFFERS = 256;
 
-    private final ThreadLocal<Local> locals = new ThreadLocal<>();
+    private final PerThread<Local> locals = PerThread.withInitial(this::newLocal);
     private final List<Local> all = new CopyOnWriteArrayList<>();
 
     /**
@@ -61,22 +62,18 @@ final class Forwarder implements AutoCloseable {
     void forward(ForwardedRequest r) {
         HttpServerExchange exchange = r.exchange;
         if (exchange.isInIoThread()) {
-            Local local = local(exchange.getIoThread());
+            Local local = locals.get();
             local.starting = r;
             exchange.dispatch(SameThreadExecutor.INSTANCE, local);
         } else {
-            exchange.dispatch(exchange.getIoThread(), () -> r.start(local(exchange.getIoThread())));
+            exchange.dispatch(exchange.getIoThread(), () -> r.start(locals.get()));
         }
     }
 
-    /** The calling I/O thread's state. */
-    private Local local(XnioIoThread thread) {
-        Local local = locals.get();
-        if (local == null) {
-            local = new Local(thread);
-            locals.set(local);
-            all.add(local);
-        }
+    /** The calling I/O thread's state, on its first request ({@link #locals} asks on I/O threads only). */
+    private Local newLocal() {
+        Local local = new Local((XnioIoThread) Thread.currentThread());
+        all.add(local);
         return local;
     }
 

@@ -1,5 +1,6 @@
 package io.cfrouter.proxy;
 
+import io.cfrouter.core.PerThread;
 import io.undertow.connector.ByteBufferPool;
 import io.undertow.connector.PooledByteBuffer;
 
@@ -10,7 +11,7 @@ import java.util.ArrayDeque;
  * The proxy listener's buffer pool: free buffers on a plain stack per thread. Undertow's
  * {@code DefaultByteBufferPool} finds the calling thread's cache in a synchronised {@code WeakHashMap} on
  * every allocation and release (about 6 % of the router's CPU under load); here it is one
- * {@link ThreadLocal} read. A buffer released on another thread than the one that took it joins that
+ * {@link PerThread} read. A buffer released on another thread than the one that took it joins that
  * thread's stack. At most {@value #MAX_FREE} free buffers per thread are kept; the others are left to the
  * garbage collector.
  */
@@ -20,7 +21,7 @@ final class ThreadBufferPool implements ByteBufferPool {
 
     private final int size;
     private final boolean direct;
-    private final ThreadLocal<ArrayDeque<ByteBuffer>> free = ThreadLocal.withInitial(ArrayDeque::new);
+    private final PerThread<ArrayDeque<ByteBuffer>> free = PerThread.withInitial(ArrayDeque::new);
     private ThreadBufferPool arrayBacked;
 
     /** Undertow's default for heaps of 128 MiB and more: direct buffers of 16 KiB less room for headers. */

@@ -2,6 +2,7 @@ package io.cfrouter.registry;
 
 import io.cfrouter.core.Endpoint;
 import io.cfrouter.core.LoadBalancing;
+import io.cfrouter.core.PerThread;
 import io.cfrouter.core.RouteKey;
 import io.cfrouter.core.Ticker;
 import org.apache.logging.log4j.LogManager;
@@ -247,7 +248,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
     }
 
     /** Each thread's buffer for the bytes of the request it looks up (see KeyTable.lowerInto). */
-    private static final ThreadLocal<RequestBytes> REQUEST_BYTES = ThreadLocal.withInitial(RequestBytes::new);
+    private static final PerThread<RequestBytes> REQUEST_BYTES = PerThread.withInitial(RequestBytes::new);
 
     /**
      * A thread's buffer for lookups: grows to the longest request the thread saw, up to {@link #KEPT} bytes;

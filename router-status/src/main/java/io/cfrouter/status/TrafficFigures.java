@@ -1,5 +1,6 @@
 package io.cfrouter.status;
 
+import io.cfrouter.core.PerThread;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.SingleWriterRecorder;
 
@@ -39,7 +40,7 @@ final class TrafficFigures {
     private static final VarHandle COUNTERS = MethodHandles.arrayElementVarHandle(long[].class);
 
     private final CopyOnWriteArrayList<Cells> cells = new CopyOnWriteArrayList<>();
-    private final ThreadLocal<Cells> local = ThreadLocal.withInitial(this::newCells);
+    private final PerThread<Cells> local = PerThread.withInitial(this::newCells);
 
     // Guarded by the owner's tick lock.
     private final long[] retired = new long[COUNTER_NAMES.length];
