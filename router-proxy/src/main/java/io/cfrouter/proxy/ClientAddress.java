@@ -1,10 +1,11 @@
 package io.cfrouter.proxy;
 
 import io.undertow.server.HttpServerExchange;
-import io.undertow.server.ServerConnection;
+import io.undertow.util.Attachable;
 import io.undertow.util.AttachmentKey;
 
 import java.net.InetSocketAddress;
+import java.util.Objects;
 
 /**
  * The client's address as the router writes it ({@code X-Forwarded-For}, the access log's client
@@ -23,10 +24,16 @@ record ClientAddress(InetSocketAddress address, String ip, String ipAndPort) {
 
     /** The source address of {@code exchange}, formatted. Call on the connection's I/O thread. */
     static ClientAddress of(HttpServerExchange exchange) {
-        InetSocketAddress a = exchange.getSourceAddress();
-        ServerConnection connection = exchange.getConnection();
+        return of(exchange.getSourceAddress(), exchange.getConnection());
+    }
+
+    /**
+     * {@code a} formatted, kept on {@code connection}. Compared by value: the connection's peer address comes as
+     * a new object from each {@code getSourceAddress()} (XNIO builds one per call).
+     */
+    static ClientAddress of(InetSocketAddress a, Attachable connection) {
         ClientAddress known = connection.getAttachment(KEY);
-        if (known != null && known.address == a) {
+        if (known != null && Objects.equals(known.address, a)) {
             return known;
         }
         String ip = RouterHandler.clientIp(a);
