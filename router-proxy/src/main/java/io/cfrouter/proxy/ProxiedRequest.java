@@ -134,7 +134,7 @@ class ProxiedRequest extends Deadlines.Entry
         attempts++;
         current = next;
         served = next.endpoint();
-        servedAddress = served.address();
+        servedAddress = next.address();
         return this;
     }
 

@@ -830,6 +830,11 @@ final class DefaultRouteRegistry implements RouteRegistry {
         }
 
         @Override
+        public String address() {
+            return state.address();
+        }
+
+        @Override
         public int inFlight() {
             return state.inFlight();
         }

@@ -29,16 +29,32 @@ final class EndpointState {
 
     /**
      * An endpoint with this address, for its {@code host} and {@code port}: one reference instead of two
-     * fields keeps the object at 32 bytes (one per address in the table).
+     * fields keeps the object small (one per address in the table).
      */
     private final Endpoint endpoint;
     private volatile int inFlight;
     volatile long failedUntilNanos = NOT_FAILED;
     /** Routes holding this address; 0 once it left the last one (it may still have requests in flight). */
     volatile int references;
+    /**
+     * {@code host:port}, built when first asked for (by the proxy, per request): a racy cache of an immutable
+     * string, so a thread that misses it builds an equal one. Eight bytes more per address (the object grows
+     * from 32 to 40), about 0.8 MB at 100 000 routes; the text itself exists only for addresses that served.
+     */
+    private String address;
 
     EndpointState(Endpoint endpoint) {
         this.endpoint = endpoint;
+    }
+
+    /** {@link Endpoint#address()} of this address. */
+    String address() {
+        String a = address;
+        if (a == null) {
+            a = endpoint.address();
+            address = a;
+        }
+        return a;
     }
 
     String host() {

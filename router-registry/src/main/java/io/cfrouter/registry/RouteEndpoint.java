@@ -15,6 +15,14 @@ public interface RouteEndpoint {
     /** The endpoint as last registered (equal to, not necessarily the same object as, the one registered). */
     Endpoint endpoint();
 
+    /**
+     * The endpoint's {@link Endpoint#address() address} ({@code host:port}); the registry's endpoints build the
+     * text once, not on every call.
+     */
+    default String address() {
+        return endpoint().address();
+    }
+
     /** Requests in flight to this address right now, across all routes. */
     int inFlight();
 

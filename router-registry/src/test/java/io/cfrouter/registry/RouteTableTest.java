@@ -55,6 +55,22 @@ class RouteTableTest {
         assertThat(registry.endpointCount()).isEqualTo(3);
     }
 
+    /** The table's endpoints give the same text as the registered endpoint's, IPv6 in brackets, built once. */
+    @Test
+    void shouldGiveEachEndpointsAddressOnceBuilt() {
+        registry.register(APP, Endpoint.of("10.0.0.1", 80));
+        registry.register(APP, Endpoint.of("::1", 8080));
+        registry.register(API, Endpoint.of("10.0.0.1", 80));
+
+        List<RouteEndpoint> endpoints = registry.lookup("app.com", "/").endpoints();
+        assertThat(endpoints).extracting(RouteEndpoint::address).containsExactly("10.0.0.1:80", "[::1]:8080");
+        for (RouteEndpoint e : endpoints) {
+            assertThat(e.address()).isEqualTo(e.endpoint().address()).isSameAs(e.address());
+        }
+        // One address in two routes: one text.
+        assertThat(registry.lookup("app.com", "/api").endpoints().get(0).address()).isSameAs(endpoints.get(0).address());
+    }
+
     @Test
     void shouldReplaceTheFieldsOfAnAddressThatRegistersAgain() {
         registry.register(APP, endpoint("10.0.0.1", 80, "old", Duration.ZERO));
