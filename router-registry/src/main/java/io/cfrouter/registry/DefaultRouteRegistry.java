@@ -70,7 +70,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
      * depth left it, so that a lookup that reads it and then finds a path key deeper than it says cannot be.
      */
     private volatile int pathDepths;
-    /** How many hosts with path routes each bucket of host hashes has ({@link #pathHostBucket}). Under the write lock. */
+    /** How many hosts with path routes each bucket of host hashes has ({@link #pathHostBucket}); under the lock. */
     private final int[] pathHostCounts = new int[PATH_HOST_BUCKETS];
     /**
      * Bit b set when {@link #pathHostCounts}[b] > 0: a host whose hash falls in a bucket without a bit has no
