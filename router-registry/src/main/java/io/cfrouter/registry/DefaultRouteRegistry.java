@@ -33,7 +33,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>Lookups take no lock and allocate nothing on a hit (a path with a {@code %} escape is decoded into a
  * new string first). They probe only what can exist: a host's table entry carries the set of segment counts
  * of the path keys under it, and the registry keeps the set of label counts of its wildcard domains, so a
- * request probes a path prefix or a wildcard suffix only at a depth that some key has. Writers (register,
+ * request probes a path prefix or a wildcard suffix only at a depth that some key has. A host whose hash
+ * falls in a bucket of hosts with path routes ({@link #pathHosts}) has its path keys probed first, at the
+ * depths any host has, so that a path route costs one probe rather than the host's and then the path's (each a
+ * cache miss in a large table); without a match it goes on as any host. Writers (register,
  * unregister, prune, resume) serialise on one lock and tell listeners after releasing it. The prune sweep
  * takes the lock one route at a time, so writers interleave.
  */
@@ -44,6 +47,8 @@ final class DefaultRouteRegistry implements RouteRegistry {
     /** Depths from this one up share the last bit of a depth set. */
     private static final int LAST_PATH_DEPTH = KeyTable.PATH_DEPTHS;
     private static final int LAST_WILDCARD_DEPTH = 63;
+    /** Buckets of host hashes in {@link #pathHosts}: a power of two, 64 or more. */
+    private static final int PATH_HOST_BUCKETS = 1 << 15;
 
     private final Ticker ticker;
     private final long staleThresholdNanos;
@@ -57,6 +62,22 @@ final class DefaultRouteRegistry implements RouteRegistry {
      * every deeper one too): what keeps the host's depth set in {@link #table} exact. Under the write lock.
      */
     private final Map<String, int[]> pathDepthCounts = new HashMap<>();
+    /** For each segment count (index 1-16, as above), how many hosts have path routes of it. Under the write lock. */
+    private final int[] pathDepthHosts = new int[LAST_PATH_DEPTH + 1];
+    /**
+     * Bit n - 1 set when {@link #pathDepthHosts}[n] > 0: every depth some host has, so a superset of any one
+     * host's depth set. Set before a host's path key goes into the table, cleared after the last one of that
+     * depth left it, so that a lookup that reads it and then finds a path key deeper than it says cannot be.
+     */
+    private volatile int pathDepths;
+    /** How many hosts with path routes each bucket of host hashes has ({@link #pathHostBucket}); under the lock. */
+    private final int[] pathHostCounts = new int[PATH_HOST_BUCKETS];
+    /**
+     * Bit b set when {@link #pathHostCounts}[b] > 0: a host whose hash falls in a bucket without a bit has no
+     * path routes. Read without ordering: only a hint (see {@link #lookupDecoded}), which no value can make
+     * give a wrong answer.
+     */
+    private final long[] pathHosts = new long[PATH_HOST_BUCKETS / 64];
     /** How many wildcard hosts ({@code *.} plus n labels) the table has for each n (63 counts every n > 63). */
     private final int[] wildcardDepthCounts = new int[LAST_WILDCARD_DEPTH + 1];
     /** Bit n set when {@link #wildcardDepthCounts}[n] > 0: the wildcard suffixes a lookup may probe. */
@@ -131,7 +152,19 @@ final class DefaultRouteRegistry implements RouteRegistry {
         RequestBytes request = REQUEST_BYTES.get();
         byte[] b = request.room(request.bytes, 0, (to - from) * KeyTable.MAX_BYTES_PER_CHAR + KeyTable.PADDING);
         int n = KeyTable.lowerInto(host, from, to, b, 0);
-        Pool pool = match(table, KeyTable.hash(b, 0, n), false, request, b, 0, n, path);
+        int hash = KeyTable.hash(b, 0, n);
+        Pool pool;
+        int depths;
+        if (path != null && (depths = pathDepths) != 0 && (pathHosts[pathHostBucket(hash) >>> 6] >>> hash & 1) != 0) {
+            // The host may have path routes: probe its path keys first, at every depth some host has (deepest
+            // match wins, and pathDepths holds each host's depths), without waiting for the host's own slot.
+            // No match: the host's route, or the wildcards', as below (which probes the host's depths again).
+            pool = matchPath(table, depths, false, request, b, 0, n, path);
+            if (pool != null) {
+                return pool;
+            }
+        }
+        pool = match(table, hash, false, request, b, 0, n, path);
         long wildcards = wildcardDepths;
         if (pool != null || ipv6 || wildcards == 0) {
             return pool;
@@ -392,10 +425,19 @@ final class DefaultRouteRegistry implements RouteRegistry {
         int slash = k.indexOf('/');
         String host = slash < 0 ? k : k.substring(0, slash);
         boolean hostWasThere = isWildcard(host) && hostIsThere(host);
-        table.setRoute(k, pool);
-        if (slash >= 0) {
+        if (slash < 0) {
+            table.setRoute(k, pool);
+        } else {
             int depth = pathDepth(k, slash);
-            int[] counts = pathDepthCounts.computeIfAbsent(host, h -> new int[LAST_PATH_DEPTH + 1]);
+            int[] counts = pathDepthCounts.get(host);
+            if (counts == null) {
+                pathDepthCounts.put(host, counts = new int[LAST_PATH_DEPTH + 1]);
+                countPathHost(host, 1);
+            }
+            if (counts[depth] == 0 && pathDepthHosts[depth]++ == 0) {
+                pathDepths |= 1 << depth - 1; // before the key is in the table: see pathDepths
+            }
+            table.setRoute(k, pool);
             if (counts[depth]++ == 0) {
                 table.setPathDepths(host, table.pathDepths(host) | 1 << depth - 1);
             }
@@ -416,8 +458,12 @@ final class DefaultRouteRegistry implements RouteRegistry {
             if (--counts[depth] == 0) {
                 int depths = table.pathDepths(host) & ~(1 << depth - 1);
                 table.setPathDepths(host, depths);
+                if (--pathDepthHosts[depth] == 0) {
+                    pathDepths &= ~(1 << depth - 1); // after the key left the table: see pathDepths
+                }
                 if (depths == 0) {
                     pathDepthCounts.remove(host);
+                    countPathHost(host, -1);
                 }
             }
         }
@@ -459,6 +505,25 @@ final class DefaultRouteRegistry implements RouteRegistry {
             }
         }
         return segments;
+    }
+
+    /** The bucket of host hashes of the host whose {@link KeyTable#hash} is {@code hash}. */
+    private static int pathHostBucket(int hash) {
+        return hash & PATH_HOST_BUCKETS - 1;
+    }
+
+    /** Counts the lower-case {@code host} in or out of the hosts with path routes ({@link #pathHosts}). */
+    private void countPathHost(String host, int change) {
+        int bucket = pathHostBucket(table.hash(host));
+        int count = pathHostCounts[bucket] += change;
+        long bit = 1L << bucket;
+        pathHosts[bucket >>> 6] = count > 0 ? pathHosts[bucket >>> 6] | bit : pathHosts[bucket >>> 6] & ~bit;
+    }
+
+    /** Whether the lower-case {@code host} is in a bucket of hosts with path routes (for tests). */
+    boolean mayHavePathRoutes(String host) {
+        int bucket = pathHostBucket(table.hash(host));
+        return (pathHosts[bucket >>> 6] >>> bucket & 1) != 0;
     }
 
     /** Counts the wildcard host {@code *.<labels>} in or out of the depths lookups probe. */

@@ -311,6 +311,12 @@ final class KeyTable<T> {
         return find(arrays(hash), hash, false, keyBytes, 0, n);
     }
 
+    /** {@link #hash} of the lower-case {@code key}. */
+    int hash(String key) {
+        int n = keyBytes(key);
+        return hash(keyBytes, 0, n);
+    }
+
     /** The route of the lower-case {@code key}, or {@code null}. */
     T route(String key) {
         int n = keyBytes(key);

@@ -75,4 +75,45 @@ class ConcurrentChurnTest {
         assertThat(registry.routeCount()).isEqualTo(3);
         assertThat(registry.endpointCount()).isEqualTo(1);
     }
+
+    @Test
+    void shouldFindTheDeepestPathRouteWhileDepthsOfThisAndOtherHostsComeAndGo() throws Exception {
+        RouteRegistry registry = RouteRegistry.builder().ticker(new FakeTicker()).build();
+        Endpoint endpoint = Endpoint.of("10.1.0.1", 80);
+        // Stable: a host's 1- and 3-segment routes, the only ones of their depths at times; another host's
+        // shallow route, under which a 3-segment route comes and goes.
+        RouteKey deep = RouteKey.parse("deep.example.com/a/b/c");
+        RouteKey shallow = RouteKey.parse("deep.example.com/a");
+        RouteKey flickerBase = RouteKey.parse("flicker.example.com/a");
+        RouteKey flicker = RouteKey.parse("flicker.example.com/a/b/c");
+        for (RouteKey key : List.of(deep, shallow, flickerBase)) {
+            registry.register(key, endpoint);
+        }
+
+        CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+            for (int i = 0; i < 20_000; i++) {
+                registry.register(flicker, endpoint);
+                // Other hosts' depths 2 and 4 appear and disappear (the union of depths changes).
+                RouteKey other = RouteKey.parse("other-" + i % 7 + ".example.com/x" + "/y".repeat(i % 2 * 2 + 1));
+                registry.register(other, endpoint);
+                registry.unregister(flicker, "10.1.0.1:80");
+                registry.unregister(other, "10.1.0.1:80");
+            }
+        });
+        CompletableFuture<Integer> reader = CompletableFuture.supplyAsync(() -> {
+            int wrong = 0;
+            for (int n = 0; !writer.isDone() || n < 10_000; n++) {
+                Route d = registry.lookup("deep.example.com", "/a/b/c/d");
+                Route f = registry.lookup("FLICKER.example.com", "/a/b/c/d");
+                wrong += d != null && d.key().equals(deep) ? 0 : 1;
+                wrong += f != null && (f.key().equals(flicker) || f.key().equals(flickerBase)) ? 0 : 1;
+            }
+            return wrong;
+        });
+
+        writer.get(60, TimeUnit.SECONDS);
+        assertThat(reader.get(60, TimeUnit.SECONDS)).isZero();
+        assertThat(registry.lookup("flicker.example.com", "/a/b/c/d").key()).isEqualTo(flickerBase);
+        assertThat(registry.lookup("deep.example.com", "/a/b/x").key()).isEqualTo(shallow);
+    }
 }

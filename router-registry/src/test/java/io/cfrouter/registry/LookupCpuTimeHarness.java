@@ -11,17 +11,27 @@ import java.util.Random;
  * for each kind of route alone; each twice: the lookup alone, its result kept without being read (as JMH's
  * {@code Blackhole} keeps it), and the lookup followed by reading the route's key, as a request does next
  * (the table does not read the route object itself, so that read is a cache miss of the request's).
+ * The requests are {@link #REQUESTS} random routes' unless the first argument gives another power of two:
+ * how many distinct keys the lookups cycle through decides how much of the table stays in the caches.
  * Not a test: run it with the bench profile (see docs/performance.md, ## Registry).
  */
 public final class LookupCpuTimeHarness {
 
     private static final int REQUESTS = 4096;
+    private static int distinctRequests = REQUESTS;
     private static final int LOOKUPS = 5_000_000;
 
     private LookupCpuTimeHarness() {
     }
 
     public static void main(String[] args) {
+        if (args.length > 0) {
+            distinctRequests = Integer.parseInt(args[0]);
+            if (Integer.bitCount(distinctRequests) != 1) {
+                throw new IllegalArgumentException("requests: a power of two, not " + distinctRequests);
+            }
+        }
+        System.out.printf("%d distinct requests%n", distinctRequests);
         for (int routes : new int[] {1, 1000, 100_000}) {
             RouteRegistry registry = table(routes);
             String[][] requests = requests(routes, -1);
@@ -48,11 +58,11 @@ public final class LookupCpuTimeHarness {
         return registry;
     }
 
-    /** {host[], path[]} for {@link #REQUESTS} random routes, or only routes of {@code kind} (0-2) if >= 0. */
+    /** {host[], path[]} for {@link #distinctRequests} random routes, or only routes of {@code kind} (0-2) if >= 0. */
     private static String[][] requests(int routes, int kind) {
-        String[][] requests = new String[2][REQUESTS];
+        String[][] requests = new String[2][distinctRequests];
         Random random = new Random(42);
-        for (int r = 0; r < REQUESTS; r++) {
+        for (int r = 0; r < requests[0].length; r++) {
             int i = routes == 1 ? 0 : random.nextInt(routes);
             while (kind >= 0 && kindOf(i) != kind) {
                 i = random.nextInt(routes);
@@ -84,7 +94,7 @@ public final class LookupCpuTimeHarness {
         for (int round = 0; round < 8; round++) {
             long start = threads.getCurrentThreadCpuTime();
             for (int n = 0; n < LOOKUPS; n++) {
-                int r = n & (REQUESTS - 1);
+                int r = n & (hosts.length - 1);
                 Route route = registry.lookup(hosts[r], paths[r]);
                 sink += route == last ? 1 : readKey ? route.key().hashCode() : 0;
                 last = route;

@@ -344,4 +344,99 @@ class RouteLookupTest {
         assertThat(match("*.app.example.com", "/")).isEqualTo("*.example.com");
         assertThat(match("*", "/")).isNull();
     }
+
+    // ---- a host that may have path routes probes its path keys first (see DefaultRouteRegistry.pathHosts) ----
+
+    private DefaultRouteRegistry table() {
+        return (DefaultRouteRegistry) registry;
+    }
+
+    private static int hostBucket(String host) {
+        byte[] b = new byte[host.length() * KeyTable.MAX_BYTES_PER_CHAR + KeyTable.PADDING];
+        return KeyTable.hash(b, 0, KeyTable.lowerInto(host, 0, host.length(), b, 0)) & (1 << 15) - 1;
+    }
+
+    /** A host named {@code <prefix><n>.<suffix>} in the same bucket of host hashes as {@code host}. */
+    private static String hostInTheBucketOf(String host, String prefix, String suffix) {
+        int bucket = hostBucket(host);
+        for (int n = 0; ; n++) {
+            String other = prefix + n + "." + suffix;
+            if (!other.equals(host) && hostBucket(other) == bucket) {
+                return other;
+            }
+        }
+    }
+
+    @Test
+    void shouldFindEachHostsDeepestPathWhenOtherHostsHaveOtherDepths() {
+        route("a.com");
+        route("a.com/x");
+        route("a.com/x/y/z");
+        route("b.com/p/q");
+        route("c.com/1/2/3/4");
+
+        // Every depth some host has (1-4) is probed first; a.com has no key at 2 or 4 and b.com none at 1, 3, 4.
+        assertThat(match("a.com", "/x/y/z/w/v")).isEqualTo("a.com/x/y/z");
+        assertThat(match("a.com", "/x/y")).isEqualTo("a.com/x");
+        assertThat(match("a.com", "/x/y/q/w")).isEqualTo("a.com/x");
+        assertThat(match("a.com", "/q/y/z")).isEqualTo("a.com");
+        assertThat(match("A.COM:80", "/X/Y/Z")).isEqualTo("a.com/x/y/z");
+        assertThat(match("b.com", "/p/q/r/s")).isEqualTo("b.com/p/q");
+        assertThat(match("b.com", "/p")).isNull();
+        assertThat(match("c.com", "/1/2/3/4/5")).isEqualTo("c.com/1/2/3/4");
+        assertThat(match("c.com", "/1/2/3")).isNull();
+    }
+
+    @Test
+    void shouldAnswerAHostThatSharesABucketWithAPathHostAsAnyOther() {
+        route("api.example.com/v1");
+        String exact = hostInTheBucketOf("api.example.com", "app-", "example.com");
+        String covered = hostInTheBucketOf("api.example.com", "www-", "tenant.example.com");
+        route(exact);
+        route(exact + "/other");
+        route("*.tenant.example.com");
+
+        assertThat(table().mayHavePathRoutes(exact)).isTrue();
+        assertThat(table().mayHavePathRoutes(covered)).isTrue(); // it has no path routes: the bucket's bit is a hint
+        assertThat(match(exact, "/v1/x")).isEqualTo(exact);
+        assertThat(match(exact, "/other/x")).isEqualTo(exact + "/other");
+        assertThat(match(covered, "/v1/x")).isEqualTo("*.tenant.example.com");
+        assertThat(match("api.example.com", "/v1/x")).isEqualTo("api.example.com/v1");
+        assertThat(match("api.example.com", "/v2")).isNull();
+    }
+
+    @Test
+    void shouldForgetAPathHostAndADepthWithTheirLastPathRoute() {
+        route("solo.example.org");
+        assertThat(table().mayHavePathRoutes("solo.example.org")).isFalse();
+        route("solo.example.org/a");
+        route("solo.example.org/a/b/c");
+        route("other.example.org/a/b/c");
+        assertThat(table().mayHavePathRoutes("solo.example.org")).isTrue();
+
+        unroute("solo.example.org/a/b/c");
+        assertThat(match("solo.example.org", "/a/b/c/d")).isEqualTo("solo.example.org/a");
+        assertThat(match("other.example.org", "/a/b/c/d")).isEqualTo("other.example.org/a/b/c");
+        unroute("other.example.org/a/b/c");
+        assertThat(match("other.example.org", "/a/b/c/d")).isNull();
+        unroute("solo.example.org/a");
+        assertThat(match("solo.example.org", "/a/b/c/d")).isEqualTo("solo.example.org");
+        if (hostBucket("solo.example.org") != hostBucket("other.example.org")) {
+            assertThat(table().mayHavePathRoutes("solo.example.org")).isFalse();
+        }
+
+        route("solo.example.org/a/b");
+        assertThat(table().mayHavePathRoutes("solo.example.org")).isTrue();
+        assertThat(match("solo.example.org", "/a/b/c/d")).isEqualTo("solo.example.org/a/b");
+    }
+
+    @Test
+    void shouldProbeThePathsOfALiteralWildcardHostAndOfAWildcardAlike() {
+        route("*.w.com/api");
+        route("x.w.com");
+
+        assertThat(match("*.w.com", "/api/v1")).isEqualTo("*.w.com/api");
+        assertThat(match("y.w.com", "/api/v1")).isEqualTo("*.w.com/api");
+        assertThat(match("x.w.com", "/api/v1")).isEqualTo("x.w.com");
+    }
 }
