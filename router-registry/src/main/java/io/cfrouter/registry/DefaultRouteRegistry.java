@@ -155,7 +155,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
         int hash = KeyTable.hash(b, 0, n);
         Pool pool;
         int depths;
-        if (path != null && (depths = pathDepths) != 0 && (pathHosts[pathHostBucket(hash) >>> 6] >>> hash & 1) != 0) {
+        if (path != null && (depths = pathDepths) != 0 && inPathHostBucket(hash)) {
             // The host may have path routes: probe its path keys first, at every depth some host has (deepest
             // match wins, and pathDepths holds each host's depths), without waiting for the host's own slot.
             // No match: the host's route, or the wildcards', as below (which probes the host's depths again).
@@ -507,14 +507,20 @@ final class DefaultRouteRegistry implements RouteRegistry {
         return segments;
     }
 
-    /** The bucket of host hashes of the host whose {@link KeyTable#hash} is {@code hash}. */
-    private static int pathHostBucket(int hash) {
-        return hash & PATH_HOST_BUCKETS - 1;
+    /** The bucket of host hashes of the lower-case {@code host} (writers, and tests). */
+    int pathHostBucket(String host) {
+        return table.hash(host) & PATH_HOST_BUCKETS - 1;
+    }
+
+    /** Whether the host whose {@link KeyTable#hash} is {@code hash} falls in a bucket with path hosts. */
+    private boolean inPathHostBucket(int hash) {
+        int bucket = hash & PATH_HOST_BUCKETS - 1;
+        return (pathHosts[bucket >>> 6] >>> bucket & 1) != 0;
     }
 
     /** Counts the lower-case {@code host} in or out of the hosts with path routes ({@link #pathHosts}). */
     private void countPathHost(String host, int change) {
-        int bucket = pathHostBucket(table.hash(host));
+        int bucket = pathHostBucket(host);
         int count = pathHostCounts[bucket] += change;
         long bit = 1L << bucket;
         pathHosts[bucket >>> 6] = count > 0 ? pathHosts[bucket >>> 6] | bit : pathHosts[bucket >>> 6] & ~bit;
@@ -522,8 +528,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
 
     /** Whether the lower-case {@code host} is in a bucket of hosts with path routes (for tests). */
     boolean mayHavePathRoutes(String host) {
-        int bucket = pathHostBucket(table.hash(host));
-        return (pathHosts[bucket >>> 6] >>> bucket & 1) != 0;
+        return inPathHostBucket(table.hash(host));
     }
 
     /** Counts the wildcard host {@code *.<labels>} in or out of the depths lookups probe. */
