@@ -268,6 +268,30 @@ class RequestHeadsIT {
         assertThat(arrived).containsExactly("/second");
     }
 
+    /**
+     * A body that arrives only after the request's exchange began is read from the connection during the
+     * request: the suspend the listener kept back ends with the head, so reads of the body see the client's
+     * bytes (not the end of the stream).
+     */
+    @Test
+    void shouldRelayABodySentAfterTheExchangeBegan() throws Exception {
+        BlockingQueue<String> begun = new LinkedBlockingQueue<>();
+        try (ProxyFixture signalling = new ProxyFixture(ProxySettings.defaults(), 0, next -> exchange -> {
+            begun.add(exchange.getRequestURI());
+            next.handleRequest(exchange);
+        })) {
+            signalling.register(ECHO, signalling.backend(exchange -> exchange.getRequestReceiver().receiveFullBytes(
+                    (ex, body) -> ex.getResponseSender().send("got " + new String(body, StandardCharsets.ISO_8859_1)))));
+            String body = "x".repeat(5000);
+            try (Connection c = new Connection(signalling.port)) {
+                c.write("POST /up HTTP/1.1\r\nHost: " + ECHO + "\r\nContent-Length: " + body.length() + "\r\n\r\n");
+                assertThat(begun.poll(30, TimeUnit.SECONDS)).isEqualTo("/up");
+                c.write(body);
+                assertThat(c.read().bodyText()).isEqualTo("got " + body);
+            }
+        }
+    }
+
     /** A head Undertow's parser refuses gets its 400 and the connection closes; what follows is never forwarded. */
     @Test
     void shouldCloseAfterAHeadTheParserRefusesWithoutForwardingWhatFollows() throws Exception {
@@ -293,7 +317,11 @@ class RequestHeadsIT {
         private final OutputStream out;
 
         Connection() throws IOException {
-            socket.connect(new InetSocketAddress("127.0.0.1", router.port), 5_000);
+            this(router.port);
+        }
+
+        Connection(int port) throws IOException {
+            socket.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
             socket.setSoTimeout(10_000);
             socket.setTcpNoDelay(true);
             in = socket.getInputStream();
