@@ -61,7 +61,11 @@ public final class FloorProxy {
                     selector.select();
                     SocketChannel c;
                     while ((c = added.poll()) != null) {
-                        new Pair(this, c);
+                        try {
+                            new Pair(this, c);
+                        } catch (IOException e) { // the backend refused: drop this client, keep serving
+                            c.close();
+                        }
                     }
                     Iterator<SelectionKey> keys = selector.selectedKeys().iterator();
                     while (keys.hasNext()) {
