@@ -73,7 +73,11 @@ public final class FloorProxy {
                         keys.remove();
                         Side s = (Side) k.attachment();
                         try {
-                            s.readable();
+                            if (s.client()) {
+                                s.pair().fromClient();
+                            } else {
+                                s.pair().fromServer();
+                            }
                         } catch (IOException e) {
                             s.pair().close();
                         }
@@ -85,10 +89,8 @@ public final class FloorProxy {
         }
     }
 
-    interface Side {
-        void readable() throws IOException;
-
-        Pair pair();
+    /** What a selection key stands for: the client's or the backend's side of a pair. */
+    record Side(Pair pair, boolean client) {
     }
 
     static final class Pair {
@@ -96,7 +98,7 @@ public final class FloorProxy {
         final SocketChannel server;
         final ByteBuffer in = ByteBuffer.allocateDirect(16384);
         final ByteBuffer out = ByteBuffer.allocateDirect(16384);
-        long expect = -1; // bytes of the response still to come, -1 before its head
+        long expect = -1; // the response's whole length (head and body), -1 until its head is in
 
         Pair(Loop loop, SocketChannel client) throws IOException {
             this.client = client;
@@ -105,24 +107,8 @@ public final class FloorProxy {
             server = SocketChannel.open(backend);
             server.configureBlocking(false);
             server.setOption(StandardSocketOptions.TCP_NODELAY, true);
-            client.register(loop.selector, SelectionKey.OP_READ, (Side) new Side() {
-                public void readable() throws IOException {
-                    fromClient();
-                }
-
-                public Pair pair() {
-                    return Pair.this;
-                }
-            });
-            server.register(loop.selector, SelectionKey.OP_READ, (Side) new Side() {
-                public void readable() throws IOException {
-                    fromServer();
-                }
-
-                public Pair pair() {
-                    return Pair.this;
-                }
-            });
+            client.register(loop.selector, SelectionKey.OP_READ, new Side(this, true));
+            server.register(loop.selector, SelectionKey.OP_READ, new Side(this, false));
         }
 
         void fromClient() throws IOException {
@@ -131,7 +117,7 @@ public final class FloorProxy {
                 close();
                 return;
             }
-            int end = headEnd(in, 0, in.position());
+            int end = headEnd(in, in.position());
             if (end < 0) {
                 return;
             }
@@ -150,7 +136,7 @@ public final class FloorProxy {
                 return;
             }
             if (expect < 0) {
-                int end = headEnd(out, 0, out.position());
+                int end = headEnd(out, out.position());
                 if (end < 0) {
                     return;
                 }
@@ -165,8 +151,9 @@ public final class FloorProxy {
             expect = -1;
         }
 
-        static int headEnd(ByteBuffer b, int from, int to) {
-            for (int i = from + 3; i < to; i++) {
+        /** The index after the head's blank line in {@code b[0, to)}, or -1. */
+        static int headEnd(ByteBuffer b, int to) {
+            for (int i = 3; i < to; i++) {
                 if (b.get(i) == '\n' && b.get(i - 1) == '\r' && b.get(i - 2) == '\n' && b.get(i - 3) == '\r') {
                     return i + 1;
                 }
