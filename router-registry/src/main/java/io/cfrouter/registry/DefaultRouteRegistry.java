@@ -509,12 +509,17 @@ final class DefaultRouteRegistry implements RouteRegistry {
 
     /** The bucket of host hashes of the lower-case {@code host} (writers, and tests). */
     int pathHostBucket(String host) {
-        return table.hash(host) & PATH_HOST_BUCKETS - 1;
+        return bucket(table.hash(host));
+    }
+
+    /** The bucket of the host whose {@link KeyTable#hash} is {@code hash}. */
+    private static int bucket(int hash) {
+        return hash & PATH_HOST_BUCKETS - 1;
     }
 
     /** Whether the host whose {@link KeyTable#hash} is {@code hash} falls in a bucket with path hosts. */
     private boolean inPathHostBucket(int hash) {
-        int bucket = hash & PATH_HOST_BUCKETS - 1;
+        int bucket = bucket(hash);
         return (pathHosts[bucket >>> 6] >>> bucket & 1) != 0;
     }
 
