@@ -190,6 +190,8 @@ final class Router implements AutoCloseable {
                 .idleTimeout(settings.frontendIdleTimeout())
                 .readHeaderTimeout(settings.readHeaderTimeout())
                 .worker(proxyWorker)
+                // The router's own path for plain GETs and HEADs skips the handlers above: only without extensions.
+                .fastLane(extensions.isEmpty() ? routerHandler : null)
                 .build();
         listen(proxyServer, "port", settings.port());
         proxyPort = proxyServer.port();
@@ -258,8 +260,11 @@ final class Router implements AutoCloseable {
         long start = System.nanoTime();
         // New requests on kept-alive connections get 503; the listening socket closes, the worker stays.
         proxyShutdown.shutdown();
+        proxyServer.stopOwnRequests();
         proxyServer.stop();
-        if (proxyShutdown.awaitShutdown(timeout.toMillis())) {
+        if (proxyShutdown.awaitShutdown(timeout.toMillis())
+                && proxyServer.awaitOwnRequests(Math.max(1, timeout.toMillis()
+                        - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)))) {
             LOGGER.info("Drained: requests in flight finished in {} ms",
                     TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
         } else {

@@ -70,6 +70,11 @@ final class Forwarder implements AutoCloseable {
         }
     }
 
+    /** The calling I/O thread's state (call on an I/O thread of the worker). */
+    Local local() {
+        return locals.get();
+    }
+
     /** The calling I/O thread's state, on its first request ({@link #locals} asks on I/O threads only). */
     private Local newLocal() {
         Local local = new Local((XnioIoThread) Thread.currentThread());

@@ -42,12 +42,15 @@ public final class ProxyListener implements AutoCloseable {
     private final int ioThreads;
     private final int workerThreads;
     private final long idleTimeoutMillis;
+    /** The router's own path for the common requests; null when there is none. */
+    private final RouterHandler fastLaneHandler;
+    private FastLane fastLane;
 
     private XnioWorker worker;
     private AcceptingChannel<StreamConnection> server;
 
     ProxyListener(HttpHandler handler, String host, int port, OptionMap serverOptions, XnioWorker givenWorker,
-                  int ioThreads, int workerThreads, long idleTimeoutMillis) {
+                  int ioThreads, int workerThreads, long idleTimeoutMillis, RouterHandler fastLaneHandler) {
         this.handler = handler;
         this.host = host;
         this.port = port;
@@ -56,6 +59,7 @@ public final class ProxyListener implements AutoCloseable {
         this.ioThreads = ioThreads;
         this.workerThreads = workerThreads;
         this.idleTimeoutMillis = idleTimeoutMillis;
+        this.fastLaneHandler = fastLaneHandler;
     }
 
     /**
@@ -76,8 +80,13 @@ public final class ProxyListener implements AutoCloseable {
                     .addAll(serverOptions)
                     .getMap());
             open.setRootHandler(RequestHeadWatch.watching(handler));
+            ChannelListener<StreamConnection> undertow =
+                    ClientIdleTimeout.installing(RequestHeadWatch.watching(open), idleTimeoutMillis);
+            if (fastLaneHandler != null) {
+                fastLane = new FastLane(fastLaneHandler, undertow, java.time.Duration.ofMillis(idleTimeoutMillis));
+            }
             server = worker.createStreamConnectionServer(new InetSocketAddress(InetAddress.getByName(host), port),
-                    accepting(ClientIdleTimeout.installing(RequestHeadWatch.watching(open), idleTimeoutMillis)),
+                    accepting(fastLane != null ? fastLane.opening() : undertow),
                     OptionMap.builder()
                             .set(Options.WORKER_IO_THREADS, worker.getIoThreadCount())
                             .set(Options.TCP_NODELAY, true)
@@ -126,6 +135,30 @@ public final class ProxyListener implements AutoCloseable {
                 open.handleEvent(connection);
             }
         };
+    }
+
+    /**
+     * For a drain: from now on requests that the router's own path would have served go to the listener's
+     * handler (whose {@code GracefulShutdownHandler}, say, answers them), and {@link #awaitOwnRequests} can wait
+     * for those in flight. Without that path (see {@link ProxyServer#fastLane}) it does nothing.
+     */
+    public synchronized void stopOwnRequests() {
+        if (fastLane != null) {
+            fastLane.shutdown();
+        }
+    }
+
+    /**
+     * Waits until the requests in flight on the router's own path have finished; true at once without that path.
+     *
+     * @return false if {@code millis} passed first
+     */
+    public boolean awaitOwnRequests(long millis) throws InterruptedException {
+        FastLane lane;
+        synchronized (this) {
+            lane = fastLane;
+        }
+        return lane == null || lane.awaitIdle(millis);
     }
 
     /** The port it listens on (the bound one when built with port 0). */

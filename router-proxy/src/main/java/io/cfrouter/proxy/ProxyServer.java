@@ -45,6 +45,7 @@ public final class ProxyServer {
     public static final Duration DEFAULT_READ_HEADER_TIMEOUT = Duration.ofSeconds(10);
 
     private final HttpHandler handler;
+    private RouterHandler fastLane;
     private String host = "0.0.0.0";
     private int port = 8081;
     private int maxRequestHeaderBytes = 1 << 20;
@@ -55,6 +56,7 @@ public final class ProxyServer {
 
     private ProxyServer(HttpHandler handler) {
         this.handler = Objects.requireNonNull(handler, "handler");
+        this.fastLane = handler instanceof RouterHandler router && FastLane.usable(router) ? router : null;
     }
 
     /** A builder for a listener whose root handler is {@code handler} (a {@link RouterHandler}, maybe wrapped). */
@@ -115,6 +117,21 @@ public final class ProxyServer {
     }
 
     /**
+     * Serves the common request (a keep-alive {@code GET} or {@code HEAD} without a body, whose head arrives
+     * whole, for a host with a route) on the router's own HTTP/1.1 path with {@code router}'s routing, settings
+     * and observer, without Undertow's exchange; every other request, and the rest of its connection, goes to
+     * the listener's handler as before. Use it when the listener's handler is {@code router} behind handlers
+     * that only matter for the other requests (a {@code GracefulShutdownHandler}, with
+     * {@link ProxyListener#stopOwnRequests} in the drain). A listener built with {@code router} itself as its
+     * handler has it unless told {@code fastLane(null)}; it is off when {@code router} uses
+     * {@link ProxyEngine#UNDERTOW} or an embedder's {@link RouteLookup}.
+     */
+    public ProxyServer fastLane(RouterHandler router) {
+        this.fastLane = router != null && FastLane.usable(router) ? router : null;
+        return this;
+    }
+
+    /**
      * The XNIO worker to run on, owned by the caller, instead of one of the listener's own: stopping the
      * listener then leaves it, and connections already accepted, running ({@link #ioThreads} does not apply).
      */
@@ -156,7 +173,7 @@ public final class ProxyServer {
             }
         }, maxRequestHeaderBytes, idleTimeout, readHeaderTimeout);
         return new ProxyListener(handler, host, port, options.getMap(), worker, ioThreads, Math.max(2, ioThreads),
-                millis(idleTimeout));
+                millis(idleTimeout), fastLane);
     }
 
     /**

@@ -6,7 +6,6 @@ import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
 
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 
 /**
  * Writes the request head the forwarder sends to a backend (behaviour reference §3.1), straight from the
@@ -18,7 +17,7 @@ import java.util.Arrays;
  *
  * <p>Not thread-safe and reused: one per I/O thread; the bytes are valid until the next {@link #write}.
  */
-final class RequestHead {
+final class RequestHead extends HeadBuilder {
 
     private static final byte[] HTTP_11 = " HTTP/1.1\r\n".getBytes(StandardCharsets.US_ASCII);
     private static final HttpString PROXY_CONNECTION = new HttpString("Proxy-Connection");
@@ -29,18 +28,6 @@ final class RequestHead {
         BackendConnection.X_CF_INSTANCE_ID, BackendConnection.X_CF_APPLICATION_ID,
         BackendConnection.X_CF_INSTANCE_INDEX,
     };
-
-    private byte[] b = new byte[4096];
-    private int n;
-
-    /** The head's bytes, {@code [0, length())}. */
-    byte[] bytes() {
-        return b;
-    }
-
-    int length() {
-        return n;
-    }
 
     /** Writes the head of {@code r}'s current attempt. */
     void write(ProxiedRequest r) {
@@ -56,7 +43,7 @@ final class RequestHead {
      */
     void write(HttpString method, String uri, HeaderMap headers, String forwardedFor, String forwardedProto,
                String instanceId, String appId, String instanceIndex) {
-        n = 0;
+        clear();
         put(method);
         put((byte) ' ');
         put(uri);
@@ -74,6 +61,11 @@ final class RequestHead {
         }
         field(Headers.X_FORWARDED_FOR, forwardedFor);
         field(Headers.X_FORWARDED_PROTO, forwardedProto);
+        endpointFields(instanceId, appId, instanceIndex);
+    }
+
+    /** The {@code X-CF-*} fields of the endpoint a head goes to (the last two only when not empty), and the blank line. */
+    void endpointFields(String instanceId, String appId, String instanceIndex) {
         field(BackendConnection.X_CF_INSTANCE_ID, instanceId);
         if (!appId.isEmpty()) {
             field(BackendConnection.X_CF_APPLICATION_ID, appId);
@@ -81,8 +73,7 @@ final class RequestHead {
         if (!instanceIndex.isEmpty()) {
             field(BackendConnection.X_CF_INSTANCE_INDEX, instanceIndex);
         }
-        put((byte) '\r');
-        put((byte) '\n');
+        crlf();
     }
 
     private static boolean copied(HttpString name, HeaderMap headers, boolean connectionNamesOthers) {
@@ -104,56 +95,5 @@ final class RequestHead {
     private static boolean namesOthers(HeaderValues connection) {
         return HopByHop.anyToken(connection, (v, from, to) -> !HopByHop.isToken(v, from, to, "close")
                 && !HopByHop.isToken(v, from, to, "keep-alive"));
-    }
-
-    private void field(HttpString name, String value) {
-        put(name);
-        put((byte) ':');
-        put((byte) ' ');
-        put(value);
-        put((byte) '\r');
-        put((byte) '\n');
-    }
-
-    private void put(byte c) {
-        ensure(1);
-        b[n++] = c;
-    }
-
-    private void put(byte[] bytes) {
-        ensure(bytes.length);
-        System.arraycopy(bytes, 0, b, n, bytes.length);
-        n += bytes.length;
-    }
-
-    private void put(HttpString s) {
-        ensure(s.length());
-        s.copyTo(b, n);
-        n += s.length();
-    }
-
-    /**
-     * Header values and the URI are ISO-8859-1 strings (Undertow made them from the request's bytes that way):
-     * each char is one byte, copied in bulk.
-     */
-    @SuppressWarnings("deprecation") // String.getBytes(int, int, byte[], int): exactly the low byte of each char
-    private void put(String s) {
-        int length = s.length();
-        ensure(length);
-        s.getBytes(0, length, b, n);
-        n += length;
-    }
-
-    private void ensure(int more) {
-        if (n + more > b.length) {
-            b = Arrays.copyOf(b, Math.max(b.length * 2, n + more));
-        }
-    }
-
-    /** Gives back a buffer grown for an unusually large head, so that one such request does not pin it. */
-    void trim() {
-        if (b.length > 64 * 1024) {
-            b = new byte[4096];
-        }
     }
 }

@@ -1,6 +1,7 @@
 package io.cfrouter.proxy;
 
 import io.undertow.util.HeaderMap;
+import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
 import io.undertow.util.HttpString;
 
@@ -70,6 +71,8 @@ final class ResponseHead {
      */
     boolean setCookie;
     boolean requestId;
+    /** The kept fields include a {@code Date}. */
+    boolean date;
 
     /** Per kept field: name start, name end, value start, value end. */
     private int[] fields = new int[4 * 32];
@@ -109,6 +112,7 @@ final class ResponseHead {
         problem = null;
         setCookie = false;
         requestId = false;
+        date = false;
         count = 0;
         connectionNames = null;
         if (end < 13 || !startsWith(b, HTTP_1) || (b[7] != '0' && b[7] != '1') || b[8] != ' '
@@ -190,11 +194,13 @@ final class ResponseHead {
             }
             setCookie |= is(b, nameStart, nameLength, "set-cookie");
             requestId |= is(b, nameStart, nameLength, "x-vcap-request-id");
+            date |= is(b, nameStart, nameLength, "date");
             keep(nameStart, nameEnd, valueStart, valueEnd);
         }
         if (connectionNames != null) {
             for (String name : connectionNames) { // addTo drops the fields Connection names
                 setCookie &= !name.equalsIgnoreCase("set-cookie");
+                date &= !name.equalsIgnoreCase("date");
                 requestId &= !name.equalsIgnoreCase("x-vcap-request-id");
             }
         }
@@ -220,6 +226,42 @@ final class ResponseHead {
                 target.remove(name);
             }
         }
+    }
+
+    /** Writes the kept fields of the head {@link #parse} accepted as {@code name: value} lines, as they came. */
+    void writeTo(byte[] b, HeadBuilder out) {
+        int[] f = fields;
+        for (int i = 0; i < 4 * count; i += 4) {
+            if (connectionNames != null && namedByConnection(b, f[i], f[i + 1] - f[i])) {
+                continue;
+            }
+            out.put(b, f[i], f[i + 1] - f[i]);
+            out.put((byte) ':');
+            out.put((byte) ' ');
+            out.put(b, f[i + 2], f[i + 3] - f[i + 2]);
+            out.crlf();
+        }
+    }
+
+    /** The kept {@code Set-Cookie} values, in order (call only when {@link #setCookie}). */
+    HeaderValues setCookies(byte[] b) {
+        HeaderMap map = new HeaderMap();
+        int[] f = fields;
+        for (int i = 0; i < 4 * count; i += 4) {
+            if (is(b, f[i], f[i + 1] - f[i], "set-cookie")) {
+                map.add(Headers.SET_COOKIE, new String(b, f[i + 2], f[i + 3] - f[i + 2], StandardCharsets.ISO_8859_1));
+            }
+        }
+        return map.get(Headers.SET_COOKIE);
+    }
+
+    private boolean namedByConnection(byte[] b, int from, int length) {
+        for (String name : connectionNames) {
+            if (length == name.length() && new String(b, from, length, StandardCharsets.ISO_8859_1).equalsIgnoreCase(name)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private boolean refuse(String why) {
@@ -330,7 +372,7 @@ final class ResponseHead {
     }
 
     /** Whether {@code b[from, from + length)} is {@code lowerCase}, ignoring ASCII case. */
-    private static boolean is(byte[] b, int from, int length, String lowerCase) {
+    static boolean is(byte[] b, int from, int length, String lowerCase) {
         if (length != lowerCase.length()) {
             return false;
         }

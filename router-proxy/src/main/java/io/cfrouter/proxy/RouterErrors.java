@@ -46,13 +46,29 @@ final class RouterErrors {
      * response channel cannot be used (the request body turned out malformed while it was being relayed).
      */
     static byte[] rawBadRequest(String message) {
-        String body = "400 " + StatusCodes.getReason(400) + ": " + message + "\n";
-        return ("HTTP/1.1 400 " + StatusCodes.getReason(400) + "\r\n"
+        return raw(400, MALFORMED_REQUEST, message, "Connection: close\r\n");
+    }
+
+    /** The 502 of {@link #endpointFailure}, as bytes, with {@code extraFields} (whole lines) in its head. */
+    static byte[] rawEndpointFailure(String extraFields) {
+        return raw(502, "endpoint_failure", "Registered endpoint failed to handle the request.", extraFields);
+    }
+
+    /** The 503 of {@link #connectionLimit}, as bytes, with {@code extraFields} (whole lines) in its head. */
+    static byte[] rawConnectionLimit(String host, String extraFields) {
+        return raw(503, "connection_limit_reached", "Requested route ('" + host + "') has reached the connection limit.",
+                extraFields);
+    }
+
+    /** A whole answer as {@link #send} makes it, for a connection the router writes to itself. */
+    private static byte[] raw(int status, String error, String message, String extraFields) {
+        String body = status + " " + StatusCodes.getReason(status) + ": " + message + "\n";
+        return ("HTTP/1.1 " + status + " " + StatusCodes.getReason(status) + "\r\n"
                 + "Content-Type: text/plain; charset=utf-8\r\n"
                 + X_CONTENT_TYPE_OPTIONS + ": nosniff\r\n"
-                + X_CF_ROUTER_ERROR + ": " + MALFORMED_REQUEST + "\r\n"
+                + X_CF_ROUTER_ERROR + ": " + error + "\r\n"
                 + "Content-Length: " + body.length() + "\r\n"
-                + "Connection: close\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII);
+                + extraFields + "\r\n" + body).getBytes(StandardCharsets.ISO_8859_1);
     }
 
     static void headersTooLarge(HttpServerExchange exchange) {

@@ -57,12 +57,14 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
     /** {@code endpoint_timeout} and {@code endpoint_dial_timeout}, per I/O thread. */
     final Deadlines responseDeadlines;
     final Deadlines dialDeadlines;
-    private final RouteRegistry registry;
+    final RouteRegistry registry;
     private final RegistryListener poolCleaner;
     private final Health health;
     private final RequestObserver observer;
     private final RouteLookup lookup;
-    private final StickySessions sticky;
+    final StickySessions sticky;
+    /** The route is the registry's own lookup (no {@link RouteLookup} of the embedder's around it). */
+    final boolean registryLookup;
     private final ProxyHandler proxy;
     private final Tunnels tunnels;
 
@@ -71,6 +73,7 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
         this.health = b.health;
         this.observer = b.observer;
         this.lookup = b.lookup != null ? b.lookup : RouteLookup.of(b.registry);
+        this.registryLookup = b.lookup == null;
         this.sticky = new StickySessions(settings.stickySessionCookieNames(), settings.secureCookies());
         this.client = new RegistryProxyClient();
         this.forwarder = b.engine == ProxyEngine.FORWARDER ? new Forwarder() : null;
@@ -248,7 +251,7 @@ public final class RouterHandler implements HttpHandler, AutoCloseable {
         report(r.record());
     }
 
-    private void report(RequestRecord record) {
+    void report(RequestRecord record) {
         try {
             observer.onRequest(record);
         } catch (RuntimeException e) {
