@@ -33,6 +33,7 @@ import java.time.Duration;
 import java.util.Date;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The router's own HTTP/1.1 server path for the common request: a keep-alive {@code GET} or {@code HEAD}
@@ -63,6 +64,7 @@ final class FastLane {
     private static final byte[] HTTP_11 = " HTTP/1.1\r\n".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] VCAP_ID = StickySessions.VCAP_ID.getBytes(StandardCharsets.US_ASCII);
     private static final byte[] CHUNKED = "Transfer-Encoding: chunked\r\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] CONNECTION_CLOSE = "Connection: close\r\n".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] LAST_CHUNK = {'0', '\r', '\n', '\r', '\n'};
     private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
     /** Room in a relay buffer for a chunk's size line and its closing CRLF. */
@@ -103,6 +105,7 @@ final class FastLane {
     private final int maxAttempts;
     private final byte[] healthcheckUserAgent;
     private final AtomicInteger inFlight = new AtomicInteger();
+    private final LongAdder taken = new LongAdder();
     private volatile boolean shutdown;
 
     /**
@@ -138,9 +141,9 @@ final class FastLane {
         shutdown = true;
     }
 
-    /** Requests this lane has in flight. */
-    int inFlight() {
-        return inFlight.get();
+    /** Requests this lane has taken (answered or in flight). */
+    long taken() {
+        return taken.sum();
     }
 
     /** Waits until no request of this lane is in flight; false if {@code millis} passed first. */
@@ -207,6 +210,8 @@ final class FastLane {
 
         // The request.
         private boolean head;
+        /** The client asked to close the connection after this request ({@code Connection: close}). */
+        private boolean closeAfter;
         private String host;
         private String uri;
         private String referer;
@@ -425,6 +430,7 @@ final class FastLane {
             String proto = null;
             referer = null;
             userAgent = null;
+            closeAfter = false;
             boolean requestStart = false;
             while (b[pos] != '\r') {
                 int nameStart = pos;
@@ -489,8 +495,16 @@ final class FastLane {
                         }
                     }
                     case 10 -> {
-                        if (is(b, nameStart, nameLength, "connection") || is(b, nameStart, nameLength, "keep-alive")) {
+                        if (is(b, nameStart, nameLength, "keep-alive")) {
                             return -1;
+                        }
+                        if (is(b, nameStart, nameLength, "connection")) {
+                            int options = connectionOptions(b, valueStart, valueEnd);
+                            if (options < 0) {
+                                return -1;
+                            }
+                            closeAfter |= options == 1;
+                            copy = false;
                         }
                         if (is(b, nameStart, nameLength, "user-agent") && userAgent == null) {
                             if (valueEnd - valueStart == healthcheckUserAgent.length
@@ -572,6 +586,7 @@ final class FastLane {
         /** The request was read and has a route: its attempts begin. */
         private void begin() {
             inFlight.incrementAndGet();
+            taken.increment();
             requestId = RequestIds.next();
             prefix.field(RouterHandler.X_VCAP_REQUEST_ID, requestId);
             endpoints = route.iterator(null);
@@ -852,6 +867,9 @@ final class FastLane {
             if (bodyMode == CHUNKS || bodyMode == UNTIL_CLOSE) {
                 w.put(CHUNKED);
             }
+            if (closeAfter) {
+                w.put(CONNECTION_CLOSE);
+            }
             w.crlf();
             out = local.buffer();
             if (w.length() > out.capacity()) {
@@ -1028,7 +1046,9 @@ final class FastLane {
                 }
             }
             end(false);
-            if (in != null) {
+            if (closeAfter) {
+                close();
+            } else if (in != null) {
                 source.resumeReads();
                 readRequest(); // a pipelined request
             } else {
@@ -1042,7 +1062,7 @@ final class FastLane {
             cancel();
             routerError = connectionLimit ? "connection_limit_reached" : "endpoint_failure";
             String fields = RouterHandler.X_VCAP_REQUEST_ID + ": " + requestId + "\r\nDate: "
-                    + CLOCKS.get().date(System.currentTimeMillis()) + "\r\n";
+                    + CLOCKS.get().date(System.currentTimeMillis()) + "\r\n" + (closeAfter ? "Connection: close\r\n" : "");
             byte[] bytes = connectionLimit ? RouterErrors.rawConnectionLimit(host, fields)
                     : RouterErrors.rawEndpointFailure(fields);
             status = connectionLimit ? 503 : 502;
@@ -1219,6 +1239,36 @@ final class FastLane {
             }
         }
         return -1;
+    }
+
+    /**
+     * The options of a {@code Connection} value: 1 if it holds {@code close}, 0 if only {@code keep-alive} (or
+     * nothing), -1 if it names anything else (fields the lane would have to drop: Undertow's path does that).
+     */
+    private static int connectionOptions(byte[] b, int from, int to) {
+        int options = 0;
+        int i = from;
+        while (i <= to) {
+            int comma = i;
+            while (comma < to && b[comma] != ',') {
+                comma++;
+            }
+            int s = i;
+            int e = comma;
+            while (s < e && (b[s] == ' ' || b[s] == '\t')) {
+                s++;
+            }
+            while (e > s && (b[e - 1] == ' ' || b[e - 1] == '\t')) {
+                e--;
+            }
+            if (is(b, s, e - s, "close")) {
+                options = 1;
+            } else if (e > s && !is(b, s, e - s, "keep-alive")) {
+                return -1;
+            }
+            i = comma + 1;
+        }
+        return options;
     }
 
     private static boolean startsWith(byte[] b, byte[] prefix) {

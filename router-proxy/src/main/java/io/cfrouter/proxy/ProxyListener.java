@@ -161,6 +161,11 @@ public final class ProxyListener implements AutoCloseable {
         return lane == null || lane.awaitIdle(millis);
     }
 
+    /** Requests the router's own path has taken; for tests. */
+    synchronized long ownRequests() {
+        return fastLane == null ? 0 : fastLane.taken();
+    }
+
     /** The port it listens on (the bound one when built with port 0). */
     public synchronized int port() {
         if (server == null) {

@@ -50,11 +50,19 @@ final class ProxyFixture implements AutoCloseable {
                  ProxyEngine engine) {
         registry = RouteRegistry.builder().maxConnsPerEndpoint(maxConns).build();
         handler = RouterHandler.builder(registry).settings(settings).observer(records::add).engine(engine).build();
-        server = ProxyServer.builder(wrap.apply(handler)).host("127.0.0.1").port(0).ioThreads(2)
-                .maxRequestHeaderBytes(settings.maxRequestHeaderBytes()).idleTimeout(idleTimeout)
-                .build();
+        ProxyServer builder = ProxyServer.builder(wrap.apply(handler)).host("127.0.0.1").port(0).ioThreads(2)
+                .maxRequestHeaderBytes(settings.maxRequestHeaderBytes()).idleTimeout(idleTimeout);
+        if (!fastLane()) {
+            builder.fastLane(null); // else the listener has it when the handler is the RouterHandler itself
+        }
+        server = builder.build();
         server.start();
         port = server.port();
+    }
+
+    /** Whether the router's own path serves plain requests: {@code -Dcfrouter.proxy.fastLane=false} turns it off. */
+    static boolean fastLane() {
+        return !"false".equals(System.getProperty("cfrouter.proxy.fastLane"));
     }
 
     /** The engine under test: {@code -Dcfrouter.proxy.engine=undertow|forwarder}, else the builder's default. */
