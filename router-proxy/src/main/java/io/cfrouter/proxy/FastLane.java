@@ -2,19 +2,14 @@ package io.cfrouter.proxy;
 
 import io.cfrouter.core.Endpoint;
 import io.cfrouter.core.RequestRecord;
-import io.cfrouter.registry.EndpointIterator;
 import io.cfrouter.registry.Route;
-import io.cfrouter.registry.RouteEndpoint;
 import io.undertow.util.DateUtils;
 import io.undertow.util.HeaderMap;
 import io.undertow.util.HeaderValues;
 import io.undertow.util.Headers;
 import io.undertow.util.StatusCodes;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.Logger;
 import org.xnio.Buffers;
 import org.xnio.ChannelListener;
-import org.xnio.IoFuture;
 import org.xnio.IoUtils;
 import org.xnio.StreamConnection;
 import org.xnio.XnioIoThread;
@@ -22,7 +17,6 @@ import org.xnio.conduits.ConduitStreamSinkChannel;
 import org.xnio.conduits.ConduitStreamSourceChannel;
 import org.xnio.conduits.PushBackStreamSourceConduit;
 import org.xnio.channels.StreamSinkChannel;
-import org.xnio.channels.StreamSourceChannel;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -57,18 +51,13 @@ import java.util.concurrent.atomic.LongAdder;
  */
 final class FastLane {
 
-    private static final Logger LOGGER = LogManager.getLogger();
-
     private static final byte[] GET = "GET ".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] HEAD = "HEAD ".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] HTTP_11 = " HTTP/1.1\r\n".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] VCAP_ID = StickySessions.VCAP_ID.getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] CHUNKED = "Transfer-Encoding: chunked\r\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] CHUNKED_FIELD = "Transfer-Encoding: chunked\r\n".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] CONNECTION_CLOSE = "Connection: close\r\n".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] LAST_CHUNK = {'0', '\r', '\n', '\r', '\n'};
-    private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
-    /** Room in a relay buffer for a chunk's size line and its closing CRLF. */
-    private static final int CHUNK_ROOM = 16;
     private static final boolean[] TARGET = new boolean[256];
     private static final boolean[] HOST = new boolean[256];
     private static final boolean[] TCHAR = new boolean[256];
@@ -177,22 +166,14 @@ final class FastLane {
 
     // States of a client connection.
     private static final int WAITING = 0;
-    private static final int CONNECTING = 1;
-    private static final int SENDING = 2;
-    private static final int AWAITING = 3;
-    private static final int RELAYING = 4;
-    private static final int CLOSED = 5;
-    private static final int HANDED_OVER = 6;
-
-    // How the response body is framed by the backend.
-    private static final int NO_BODY = 0;
-    private static final int LENGTH = 1;
-    private static final int CHUNKS = 2;
-    private static final int UNTIL_CLOSE = 3;
+    private static final int BUSY = 1;
+    private static final int CLOSED = 2;
+    private static final int HANDED_OVER = 3;
 
     /**
-     * One client connection while it is the lane's, and its request in progress. Every event of both its
-     * connections comes to {@link #handleEvent} on its I/O thread: nothing is locked.
+     * One client connection while it is the lane's: its requests are read here, one at a time (pipelined ones
+     * wait in {@link #in}), and each is a {@link Request} from its start to the last byte of its response.
+     * Every event of the connection comes to {@link #handleEvent} on its I/O thread: nothing is locked.
      */
     private final class Client extends Deadlines.Entry implements ChannelListener<Channel> {
         private final StreamConnection connection;
@@ -200,15 +181,16 @@ final class FastLane {
         private final ConduitStreamSinkChannel sink;
         private final XnioIoThread thread;
         private Forwarder.Local local;
-        private String ip;
-        private String ipAndPort;
+        private ClientAddress address;
         private int state = WAITING;
         /** Bytes read from the client and not yet used, ready to read; null when there are none. */
         private ByteBuffer in;
         /** The backend's request head up to the endpoint's fields. */
         private final HeadBuilder prefix = new HeadBuilder();
+        /** The request in progress, or null. */
+        private Request request;
 
-        // The request.
+        // The facts of the request last read.
         private boolean head;
         /** The client asked to close the connection after this request ({@code Connection: close}). */
         private boolean closeAfter;
@@ -218,41 +200,9 @@ final class FastLane {
         private String userAgent;
         private String forwardedFor;
         private String forwardedProto;
-        private String requestId;
         private long startNanos;
         private long startMillis;
         private Route route;
-        private EndpointIterator endpoints;
-        private RouteEndpoint current;
-        private Endpoint served;
-        private String servedAddress;
-        private int attempts;
-        private boolean reused;
-        private boolean fresh;
-        private boolean retrySameFresh;
-        private boolean markFailed;
-        private boolean connectionLimit;
-        private boolean timedOut;
-        private Dial dial;
-
-        // The backend connection and the response.
-        private Forwarder.BackendSocket socket;
-        private StreamSourceChannel fromBackend;
-        private StreamSinkChannel toBackend;
-        /** The request head on its way out, then the backend's bytes. */
-        private ByteBuffer buffer;
-        private ByteBuffer own;
-        /** Bytes on their way to the client. */
-        private ByteBuffer out;
-        private int scanned;
-        private int status;
-        private int bodyMode;
-        private long remaining;
-        private RequestFraming.ChunkFraming chunks;
-        private boolean reusable;
-        private boolean bodyEnded;
-        private long bodyBytes;
-        private String routerError;
 
         Client(StreamConnection connection) {
             this.connection = connection;
@@ -263,8 +213,8 @@ final class FastLane {
 
         void start() {
             InetSocketAddress peer = connection.getPeerAddress(InetSocketAddress.class);
-            ip = RouterHandler.clientIp(peer);
-            ipAndPort = ProxiedRequest.clientAddress(peer, ip);
+            String ip = RouterHandler.clientIp(peer);
+            address = new ClientAddress(peer, ip, ProxiedRequest.clientAddress(peer, ip));
             local = forwarder.local();
             source.getReadSetter().set(this);
             sink.getWriteSetter().set(this);
@@ -277,27 +227,13 @@ final class FastLane {
             if (channel == source) {
                 if (state == WAITING) {
                     readRequest();
-                } else if (state != CLOSED && state != HANDED_OVER) {
+                } else if (state == BUSY) {
                     readAhead();
                 }
             } else if (channel == sink) {
                 sink.suspendWrites();
-                if (state == RELAYING) {
-                    relay();
-                }
-            } else if (channel == fromBackend) {
-                if (state == AWAITING) {
-                    readHead();
-                } else if (state == RELAYING) {
-                    relay();
-                } else {
-                    fromBackend.suspendReads();
-                }
-            } else if (channel == toBackend) {
-                if (state == SENDING) {
-                    send();
-                } else {
-                    toBackend.suspendWrites();
+                if (request != null) {
+                    request.flushEnd();
                 }
             }
         }
@@ -307,6 +243,14 @@ final class FastLane {
         private void waitForRequest() {
             state = WAITING;
             idle.start(this, thread);
+        }
+
+        /** The idle timeout: no request came. */
+        @Override
+        void expire() {
+            if (state == WAITING) {
+                close();
+            }
         }
 
         private void readRequest() {
@@ -338,7 +282,14 @@ final class FastLane {
                 local.recycle(in);
                 in = null;
             }
-            begin();
+            state = BUSY;
+            inFlight.incrementAndGet();
+            taken.increment();
+            Request r = new Request(RequestIds.next());
+            request = r;
+            prefix.field(RouterHandler.X_VCAP_REQUEST_ID, r.requestId);
+            handler.responseDeadlines.start(r, thread);
+            r.start(local);
         }
 
         /**
@@ -361,6 +312,10 @@ final class FastLane {
             b.flip();
             in = b;
             if (n < 0) {
+                Request r = request;
+                if (r != null) {
+                    r.clientGone = true;
+                }
                 close();
                 return false;
             }
@@ -392,7 +347,7 @@ final class FastLane {
          * Reads one request head from {@code b[0, length)} and writes the backend's head up to the router's
          * fields into {@link #prefix}.
          *
-         * @return the head's length, 0 if it is incomplete, -1 if it is not one for this lane
+         * @return the head's length, or -1 if it is not one for this lane (incomplete, too large, or not plain)
          */
         private int parse(byte[] b, int length) {
             int end = headEnd(b, length);
@@ -505,8 +460,7 @@ final class FastLane {
                             }
                             closeAfter |= options == 1;
                             copy = false;
-                        }
-                        if (is(b, nameStart, nameLength, "user-agent") && userAgent == null) {
+                        } else if (is(b, nameStart, nameLength, "user-agent") && userAgent == null) {
                             if (valueEnd - valueStart == healthcheckUserAgent.length
                                     && equal(b, valueStart, healthcheckUserAgent)) {
                                 return -1;
@@ -573,7 +527,7 @@ final class FastLane {
             }
             host = latin1(b, hostStart, hostEnd);
             uri = latin1(b, targetStart, targetEnd);
-            forwardedFor = xff == null ? ip : xff.append(ip).toString();
+            forwardedFor = xff == null ? address.ip() : xff.append(address.ip()).toString();
             forwardedProto = proto != null ? proto : "http";
             if (!requestStart) {
                 prefix.field(RouterHandler.X_REQUEST_START, Long.toString(startMillis));
@@ -581,25 +535,6 @@ final class FastLane {
             prefix.field(Headers.X_FORWARDED_FOR, forwardedFor);
             prefix.field(Headers.X_FORWARDED_PROTO, forwardedProto);
             return end;
-        }
-
-        /** The request was read and has a route: its attempts begin. */
-        private void begin() {
-            inFlight.incrementAndGet();
-            taken.increment();
-            requestId = RequestIds.next();
-            prefix.field(RouterHandler.X_VCAP_REQUEST_ID, requestId);
-            endpoints = route.iterator(null);
-            current = null;
-            served = null;
-            servedAddress = "";
-            attempts = 0;
-            reused = fresh = retrySameFresh = markFailed = connectionLimit = timedOut = false;
-            status = 0;
-            bodyBytes = 0;
-            routerError = "";
-            handler.responseDeadlines.start(this, thread);
-            attempt();
         }
 
         /**
@@ -625,427 +560,9 @@ final class FastLane {
             undertow.handleEvent(connection);
         }
 
-        // ---- attempts -----------------------------------------------------------------------------------
-
-        private void attempt() {
-            if (!nextEndpoint()) {
-                giveUp();
-                answer();
-                return;
-            }
-            Forwarder.BackendSocket s = fresh ? null : local.take(servedAddress, startNanos);
-            if (s != null) {
-                reused = true;
-                use(s);
-            } else {
-                reused = false;
-                state = CONNECTING;
-                dial = new Dial(local.pool(servedAddress, served));
-                dial.open();
-            }
-        }
-
-        /** Moves to the next endpoint to try (or the same one on a fresh connection); false when there is none. */
-        private boolean nextEndpoint() {
-            if (current != null) {
-                if (retrySameFresh && !timedOut) {
-                    retrySameFresh = false;
-                    fresh = true;
-                    return true;
-                }
-                if (markFailed) {
-                    current.markFailed();
-                }
-                current.release();
-                current = null;
-            }
-            markFailed = false;
-            fresh = false;
-            if (timedOut || attempts >= maxAttempts) {
-                return false;
-            }
-            RouteEndpoint next = endpoints.next();
-            if (next == null) {
-                connectionLimit = attempts == 0 && endpoints.connectionLimitReached();
-                return false;
-            }
-            attempts++;
-            current = next;
-            served = next.endpoint();
-            servedAddress = next.address();
-            return true;
-        }
-
-        /** No further attempt: the endpoint is marked failed if the failure was its own, and released. */
-        private void giveUp() {
-            if (current != null) {
-                if (markFailed) {
-                    current.markFailed();
-                }
-                current.release();
-                current = null;
-            }
-            markFailed = false;
-        }
-
-        /**
-         * The attempt failed before a response head came ({@code answered}: the backend had started one). A
-         * {@code GET} or {@code HEAD} is always tried again; a reused connection that failed before the
-         * backend said anything is the keep-alive race, tried again on a fresh one to the same endpoint.
-         */
-        private void failed(boolean answered) {
-            dropSocket();
-            if (timedOut) {
-                giveUp();
-                answer();
-                return;
-            }
-            if (reused && !fresh && !answered) {
-                retrySameFresh = true;
-                markFailed = false;
-            } else {
-                markFailed = true;
-            }
-            attempt();
-        }
-
-        private void use(Forwarder.BackendSocket s) {
-            socket = s;
-            fromBackend = s.connection.getSourceChannel();
-            toBackend = s.connection.getSinkChannel();
-            fromBackend.getReadSetter().set(this);
-            toBackend.getWriteSetter().set(this);
-            if (own == null) {
-                own = local.buffer();
-            }
-            RequestHead h = local.requestHead;
-            h.clear();
-            h.put(prefix.bytes(), 0, prefix.length());
-            h.endpointFields(served.instanceId().isEmpty() ? servedAddress : served.instanceId(), served.appId(),
-                    served.instanceIndex());
-            ByteBuffer b = own;
-            b.clear();
-            if (h.length() <= b.capacity()) {
-                b.put(h.bytes(), 0, h.length()).flip();
-            } else {
-                b = ByteBuffer.wrap(java.util.Arrays.copyOf(h.bytes(), h.length()));
-                h.trim();
-            }
-            buffer = b;
-            state = SENDING;
-            send();
-        }
-
-        private void send() {
-            ByteBuffer b = buffer;
-            try {
-                while (b.hasRemaining()) {
-                    if (toBackend.write(b) == 0) {
-                        toBackend.resumeWrites();
-                        return;
-                    }
-                }
-            } catch (IOException e) {
-                failed(false);
-                return;
-            }
-            toBackend.suspendWrites();
-            state = AWAITING;
-            buffer = own;
-            buffer.clear();
-            scanned = 0;
-            readHead();
-        }
-
-        // ---- the response -------------------------------------------------------------------------------
-
-        private void readHead() {
-            while (state == AWAITING) {
-                ByteBuffer b = buffer;
-                int n;
-                try {
-                    n = fromBackend.read(b);
-                } catch (IOException e) {
-                    n = -1;
-                }
-                if (n == 0) {
-                    fromBackend.resumeReads();
-                    return;
-                }
-                if (n < 0) {
-                    failed(b.position() > 0);
-                    return;
-                }
-                if (!parseHead() && state == AWAITING && !b.hasRemaining() && !grow()) {
-                    badResponse("response head larger than " + ForwardedRequest.MAX_RESPONSE_HEAD + " bytes");
-                    return;
-                }
-            }
-        }
-
-        /** Looks for a whole head in the buffer; true once one was handled (relayed or refused). */
-        private boolean parseHead() {
-            while (true) {
-                int length = buffer.position();
-                byte[] s = local.scratch(length);
-                buffer.get(0, s, 0, length);
-                int end = ResponseHead.end(s, scanned, length);
-                if (end < 0) {
-                    scanned = Math.max(0, length - 2);
-                    return false;
-                }
-                ResponseHead h = local.responseHead;
-                if (!h.parse(s, end)) {
-                    badResponse(h.problem);
-                    return true;
-                }
-                if (h.status >= 200) {
-                    onHead(h, s, end, length);
-                    return true;
-                }
-                if (h.status == 101) {
-                    badResponse("101 to a request that did not ask to upgrade");
-                    return true;
-                }
-                buffer.flip().position(end); // an interim response: not relayed; the final one follows
-                buffer.compact();
-                scanned = 0;
-            }
-        }
-
-        private boolean grow() {
-            if (buffer.capacity() >= ForwardedRequest.MAX_RESPONSE_HEAD) {
-                return false;
-            }
-            ByteBuffer larger = ByteBuffer.allocate(Math.min(ForwardedRequest.MAX_RESPONSE_HEAD, 4 * buffer.capacity()));
-            buffer.flip();
-            larger.put(buffer);
-            buffer = larger;
-            return true;
-        }
-
-        private void badResponse(String problem) {
-            LOGGER.debug("Invalid response from {} to {} {}: {}", servedAddress, head ? "HEAD" : "GET", uri, problem);
-            reused = false; // the endpoint's fault, whatever connection it came on
-            failed(true);
-        }
-
-        private void onHead(ResponseHead h, byte[] s, int end, int length) {
-            cancel(); // the deadline for the response head is met
-            status = h.status;
-            reusable = !h.close;
-            if (head || h.status == 204 || h.status == 304 || h.contentLength == 0) {
-                bodyMode = NO_BODY;
-            } else if (h.chunked) {
-                bodyMode = CHUNKS;
-                chunks = new RequestFraming.ChunkFraming();
-            } else if (h.contentLength > 0) {
-                bodyMode = LENGTH;
-                remaining = h.contentLength;
-            } else {
-                bodyMode = UNTIL_CLOSE;
-                reusable = false;
-            }
-            HeadBuilder w = local.requestHead;
-            w.clear();
-            w.put(STATUS_LINES[h.status]);
-            h.writeTo(s, w);
-            if (!h.requestId) {
-                w.field(RouterHandler.X_VCAP_REQUEST_ID, requestId);
-            }
-            if (h.setCookie) {
-                HeaderMap added = new HeaderMap();
-                handler.sticky.onResponse(added, h.setCookies(s), served.instanceId(), route.key().contextPath(), null);
-                HeaderValues cookies = added.get(Headers.SET_COOKIE);
-                for (int i = 0; cookies != null && i < cookies.size(); i++) {
-                    w.field(Headers.SET_COOKIE, cookies.get(i));
-                }
-            }
-            if (!h.date) {
-                w.field(Headers.DATE, CLOCKS.get().date(System.currentTimeMillis()));
-            }
-            if (bodyMode == CHUNKS || bodyMode == UNTIL_CLOSE) {
-                w.put(CHUNKED);
-            }
-            if (closeAfter) {
-                w.put(CONNECTION_CLOSE);
-            }
-            w.crlf();
-            out = local.buffer();
-            if (w.length() > out.capacity()) {
-                local.recycle(out);
-                out = ByteBuffer.allocate(w.length() + Forwarder.BUFFER_SIZE);
-            }
-            out.put(w.bytes(), 0, w.length());
-            w.trim();
-            buffer.flip().position(end);
-            if (buffer != own) {
-                local.recycle(own); // a grown buffer: it holds the body's first bytes, and stays for this response
-                own = buffer;
-            }
-            bodyEnded = bodyMode == NO_BODY;
-            if (bodyMode == LENGTH) {
-                int n = (int) Math.min(remaining, Math.min(own.remaining(), out.remaining()));
-                out.put(out.position(), own, own.position(), n);
-                out.position(out.position() + n);
-                own.position(own.position() + n);
-                remaining -= n;
-                bodyBytes += n;
-                bodyEnded = remaining == 0;
-            }
-            out.flip();
-            state = RELAYING;
-            relay();
-        }
-
-        /** Backend body to client, until the body ends or one side must wait. */
-        private void relay() {
-            while (state == RELAYING) {
-                if (out.hasRemaining()) {
-                    try {
-                        sink.write(out);
-                    } catch (IOException e) {
-                        clientGone();
-                        return;
-                    }
-                    if (out.hasRemaining()) {
-                        if (fromBackend != null) {
-                            fromBackend.suspendReads();
-                        }
-                        sink.resumeWrites();
-                        return;
-                    }
-                }
-                if (bodyEnded) {
-                    responseDone();
-                    return;
-                }
-                out.clear();
-                int n = bodyMode == LENGTH ? readLength() : readFramed();
-                if (n < 0) {
-                    return; // the body broke off: all is closed
-                }
-                out.flip();
-                if (n == 0) {
-                    fromBackend.resumeReads();
-                    return;
-                }
-            }
-        }
-
-        /** Body bytes of a {@code Content-Length} body into {@link #out}: their number, 0 to wait, -1 on failure. */
-        private int readLength() {
-            int n;
-            if (own.hasRemaining()) {
-                n = (int) Math.min(remaining, Math.min(own.remaining(), out.remaining()));
-                out.put(out.position(), own, own.position(), n);
-                out.position(n);
-                own.position(own.position() + n);
-            } else {
-                out.limit((int) Math.min(out.capacity(), remaining));
-                try {
-                    n = fromBackend.read(out);
-                } catch (IOException e) {
-                    n = -1;
-                }
-                if (n < 0) {
-                    bodyFailed();
-                    return -1;
-                }
-            }
-            remaining -= n;
-            bodyBytes += n;
-            bodyEnded = remaining == 0;
-            return n;
-        }
-
-        /**
-         * The next piece of a chunked or close-delimited body into {@link #out}, as one chunk (the last one
-         * too, at the body's end): its size, 0 to wait, -1 on failure.
-         */
-        private int readFramed() {
-            while (true) {
-                if (!own.hasRemaining()) {
-                    own.clear();
-                    int n;
-                    try {
-                        n = fromBackend.read(own);
-                    } catch (IOException e) {
-                        n = -1;
-                    }
-                    own.flip();
-                    if (n == 0) {
-                        return 0;
-                    }
-                    if (n < 0) {
-                        if (bodyMode == UNTIL_CLOSE) {
-                            out.put(LAST_CHUNK);
-                            bodyEnded = true;
-                            return LAST_CHUNK.length;
-                        }
-                        bodyFailed();
-                        return -1;
-                    }
-                }
-                int available;
-                if (bodyMode == CHUNKS) {
-                    try {
-                        available = chunks.data(own);
-                    } catch (RequestFraming.MalformedChunksException e) {
-                        LOGGER.debug("Malformed chunked response from {}: {}", servedAddress, e.getMessage());
-                        bodyFailed();
-                        return -1;
-                    }
-                    if (available < 0) {
-                        out.put(LAST_CHUNK);
-                        bodyEnded = true;
-                        if (own.hasRemaining()) {
-                            reusable = false; // bytes after the response
-                        }
-                        return LAST_CHUNK.length;
-                    }
-                } else {
-                    available = own.remaining();
-                }
-                if (available == 0) {
-                    continue;
-                }
-                int n = Math.min(available, out.capacity() - CHUNK_ROOM - 2);
-                int start = CHUNK_ROOM - 2;
-                out.position(CHUNK_ROOM);
-                out.put(out.position(), own, own.position(), n);
-                own.position(own.position() + n);
-                if (bodyMode == CHUNKS) {
-                    chunks.consumed(n);
-                }
-                out.position(CHUNK_ROOM + n);
-                out.put((byte) '\r').put((byte) '\n');
-                out.put(start, (byte) '\r').put(start + 1, (byte) '\n');
-                for (int size = n; size > 0; size >>>= 4) {
-                    out.put(--start, HEX[size & 0xf]);
-                }
-                int limit = out.position();
-                out.position(start).limit(limit);
-                out.compact(); // the chunk from index 0, ready for the caller's flip
-                bodyBytes += n;
-                return n;
-            }
-        }
-
-        /** The whole response went out: the backend connection goes back to its pool if it can be reused. */
-        private void responseDone() {
-            Forwarder.BackendSocket s = socket;
-            if (s != null) {
-                socket = null;
-                fromBackend = null;
-                toBackend = null;
-                if (reusable && !own.hasRemaining()) { // bytes after the response: no agreement on its framing
-                    s.pool.release(s);
-                } else {
-                    s.close();
-                }
-            }
-            end(false);
+        /** The request is over (its response written, or cut): released and reported; the next one is read. */
+        private void requestDone() {
+            endRequest();
             if (closeAfter) {
                 close();
             } else if (in != null) {
@@ -1057,113 +574,23 @@ final class FastLane {
             }
         }
 
-        /** Every attempt failed, or none could be made: the router's 503 or 502, then the next request. */
-        private void answer() {
-            cancel();
-            routerError = connectionLimit ? "connection_limit_reached" : "endpoint_failure";
-            String fields = RouterHandler.X_VCAP_REQUEST_ID + ": " + requestId + "\r\nDate: "
-                    + CLOCKS.get().date(System.currentTimeMillis()) + "\r\n" + (closeAfter ? "Connection: close\r\n" : "");
-            byte[] bytes = connectionLimit ? RouterErrors.rawConnectionLimit(host, fields)
-                    : RouterErrors.rawEndpointFailure(fields);
-            status = connectionLimit ? 503 : 502;
-            out = ByteBuffer.wrap(bytes);
-            bodyMode = NO_BODY;
-            bodyEnded = true;
-            reusable = false;
-            state = RELAYING;
-            relay();
-        }
-
-        /** The backend's body broke off: the endpoint is marked, and the client connection closes on the cut. */
-        private void bodyFailed() {
-            if (current != null) {
-                current.markFailed();
-            }
-            end(false);
-            close();
-        }
-
-        private void clientGone() {
-            end(true);
-            close();
-        }
-
-        /** The response deadline (waiting for a response head), or the idle one (waiting for a request). */
-        @Override
-        void expire() {
-            if (state == WAITING) {
-                close();
-            } else if (state == CONNECTING || state == SENDING || state == AWAITING) {
-                timedOut = true;
-                abortAttempt();
-                giveUp();
-                answer();
+        private void endRequest() {
+            Request r = request;
+            if (r != null) {
+                request = null;
+                r.finish();
+                inFlight.decrementAndGet();
             }
         }
 
-        /** Ends the attempt in progress, whatever it is doing. */
-        private void abortAttempt() {
-            Dial d = dial;
-            if (d != null) {
-                dial = null;
-                d.abandon();
-            }
-            dropSocket();
-        }
-
-        private void dropSocket() {
-            Forwarder.BackendSocket s = socket;
-            if (s != null) {
-                socket = null;
-                fromBackend.getReadSetter().set(null);
-                toBackend.getWriteSetter().set(null);
-                fromBackend = null;
-                toBackend = null;
-                s.close();
-            }
-        }
-
-        /** The request is over (answered, cut, or its client gone): released, counted and reported. */
-        private void end(boolean gone) {
-            cancel();
-            abortAttempt();
-            if (current != null) {
-                current.release();
-                current = null;
-            }
-            if (own != null) {
-                if (own.isDirect()) {
-                    local.recycle(own);
-                }
-                own = null;
-            }
-            if (out != null) {
-                if (out.isDirect()) {
-                    local.recycle(out);
-                }
-                out = null;
-            }
-            state = WAITING;
-            inFlight.decrementAndGet();
-            Endpoint e = served;
-            handler.report(new RequestRecord(host, startMillis, head ? "HEAD" : "GET", uri, "HTTP/1.1",
-                    gone ? 499 : status, 0, bodyBytes, ProxiedRequest.orEmpty(referer),
-                    ProxiedRequest.orEmpty(userAgent), ipAndPort, servedAddress, forwardedFor, forwardedProto,
-                    requestId, System.nanoTime() - startNanos, e == null ? "" : e.appId(),
-                    e == null ? "" : e.instanceIndex(), e == null ? "" : e.instanceId(),
-                    e == null ? "" : e.component(), routerError));
-        }
-
-        /** Closes the client connection, and whatever the request still holds. */
+        /** Closes the client connection, and ends the request in progress. */
         private void close() {
             if (state == CLOSED) {
                 return;
             }
-            if (state != WAITING) {
-                end(true);
-            }
-            cancel();
             state = CLOSED;
+            cancel();
+            endRequest();
             if (in != null) {
                 local.recycle(in);
                 in = null;
@@ -1171,63 +598,244 @@ final class FastLane {
             IoUtils.safeClose(connection);
         }
 
-        /** One connection attempt to a new backend connection, bounded by {@code endpoint_dial_timeout}. */
-        private final class Dial extends Deadlines.Entry implements IoFuture.Notifier<StreamConnection, Void> {
-            private final Forwarder.Pool pool;
-            private IoFuture<StreamConnection> future;
+        /**
+         * A request of the lane: the forwarder's attempts, retries and relaying, with this connection as its
+         * client side. The response head is written from the backend's bytes, the body relayed as it came
+         * ({@code Content-Length}) or as chunks (chunked, or until the backend closes).
+         */
+        private final class Request extends ForwardedRequest {
+            /** Bytes that go to the client before more of the body: the head, chunk framing, the last chunk. */
+            private ByteBuffer pending;
+            private final ByteBuffer[] pair = new ByteBuffer[2];
+            private boolean started;
+            private boolean framed;
+            /** Data bytes of the current chunk still to write. */
+            private int chunkLeft;
+            private boolean ended;
+            private int status;
+            private long bodyBytes;
+            private String routerError = "";
 
-            Dial(Forwarder.Pool pool) {
-                this.pool = pool;
-            }
-
-            void open() {
-                handler.dialDeadlines.start(this, thread);
-                future = thread.openStreamConnection(pool.address, null, Forwarder.OPTIONS);
-                future.addNotifier(this, null);
+            Request(String requestId) {
+                super(FastLane.this.handler, Client.this.route, Client.this.host, requestId, Client.this.startNanos,
+                        Client.this.startMillis, address);
             }
 
             @Override
-            void expire() {
-                future.cancel();
-            }
-
-            void abandon() {
-                cancel();
-                future.cancel();
+            void writeHead(RequestHead h) {
+                h.clear();
+                h.put(prefix.bytes(), 0, prefix.length());
+                h.endpointFields(served.instanceId().isEmpty() ? servedAddress : served.instanceId(), served.appId(),
+                        served.instanceIndex());
             }
 
             @Override
-            public void notify(IoFuture<? extends StreamConnection> result, Void attachment) {
-                if (Thread.currentThread() != thread) {
-                    thread.execute(() -> notify(result, attachment));
-                    return;
+            String requestLine() {
+                return (head ? "HEAD " : "GET ") + uri;
+            }
+
+            @Override
+            boolean headRequest() {
+                return head;
+            }
+
+            @Override
+            boolean idempotent() {
+                return true;
+            }
+
+            @Override
+            boolean responseStarted() {
+                return started;
+            }
+
+            @Override
+            StreamSinkChannel respond(ResponseHead h, byte[] bytes, int bodyMode) {
+                started = true;
+                status = h.status;
+                framed = bodyMode == CHUNKED || bodyMode == UNTIL_CLOSE;
+                HeadBuilder w = local.requestHead;
+                w.clear();
+                w.put(STATUS_LINES[h.status]);
+                h.writeTo(bytes, w);
+                if (!h.requestId) {
+                    w.field(RouterHandler.X_VCAP_REQUEST_ID, requestId);
                 }
-                boolean wanted = dial == this && state == CONNECTING;
-                if (wanted) {
-                    dial = null;
-                    cancel();
-                }
-                StreamConnection c = null;
-                if (result.getStatus() == IoFuture.Status.DONE) {
-                    try {
-                        c = result.get();
-                    } catch (IOException e) {
-                        c = null;
+                if (h.setCookie) {
+                    HeaderMap added = new HeaderMap();
+                    handler.sticky.onResponse(added, h.setCookies(bytes), served.instanceId(),
+                            route.key().contextPath(), null);
+                    HeaderValues cookies = added.get(Headers.SET_COOKIE);
+                    for (int i = 0; cookies != null && i < cookies.size(); i++) {
+                        w.field(Headers.SET_COOKIE, cookies.get(i));
                     }
                 }
-                if (!wanted) {
-                    IoUtils.safeClose(c);
+                if (!h.date) {
+                    w.field(Headers.DATE, CLOCKS.get().date(System.currentTimeMillis()));
+                }
+                if (framed) {
+                    w.put(CHUNKED_FIELD);
+                }
+                if (closeAfter) {
+                    w.put(CONNECTION_CLOSE);
+                }
+                w.crlf();
+                pend(w.bytes(), w.length());
+                w.trim();
+                return sink;
+            }
+
+            /** Puts {@code bytes[0, length)} after the pending bytes. */
+            private void pend(byte[] bytes, int length) {
+                ByteBuffer p = pending;
+                if (p == null) {
+                    p = local.buffer();
+                    p.flip();
+                }
+                if (p.remaining() + length > p.capacity()) {
+                    ByteBuffer larger = ByteBuffer.allocate(p.remaining() + length);
+                    larger.put(p).flip();
+                    if (p.isDirect()) {
+                        local.recycle(p);
+                    }
+                    p = larger;
+                }
+                p.compact();
+                p.put(bytes, 0, length).flip();
+                pending = p;
+            }
+
+            /** Writes the pending bytes; true once none are left. */
+            private boolean flushPending() throws IOException {
+                ByteBuffer p = pending;
+                while (p != null && p.hasRemaining()) {
+                    if (sink.write(p) == 0) {
+                        return false;
+                    }
+                }
+                return true;
+            }
+
+            @Override
+            int writeBody(ByteBuffer b) throws IOException {
+                int before = b.position();
+                if (!framed) {
+                    ByteBuffer p = pending;
+                    if (p != null && p.hasRemaining()) {
+                        pair[0] = p; // the head and the body's first bytes in one write
+                        pair[1] = b;
+                        sink.write(pair, 0, 2);
+                        if (p.hasRemaining()) {
+                            return 0;
+                        }
+                    } else {
+                        sink.write(b);
+                    }
+                    int n = b.position() - before;
+                    bodyBytes += n;
+                    return n;
+                }
+                if (!flushPending()) {
+                    return 0;
+                }
+                if (chunkLeft == 0) {
+                    chunkLeft = b.remaining();
+                    byte[] sizeLine = (Integer.toHexString(chunkLeft) + "\r\n").getBytes(StandardCharsets.US_ASCII);
+                    pend(sizeLine, sizeLine.length);
+                    if (!flushPending()) {
+                        return 0;
+                    }
+                }
+                int limit = b.limit();
+                b.limit(b.position() + Math.min(b.remaining(), chunkLeft));
+                sink.write(b);
+                b.limit(limit);
+                int n = b.position() - before;
+                chunkLeft -= n;
+                bodyBytes += n;
+                if (chunkLeft == 0) {
+                    pend(CRLF, 2);
+                    flushPending();
+                }
+                return n;
+            }
+
+            @Override
+            void responseEnded() {
+                if (framed) {
+                    pend(LAST_CHUNK, LAST_CHUNK.length);
+                }
+                ended = true;
+                sink.getWriteSetter().set(Client.this);
+                flushEnd();
+            }
+
+            /** The response is relayed: its last bytes go out, then the connection's next request is read. */
+            void flushEnd() {
+                if (!ended) {
                     return;
                 }
-                if (c != null) {
-                    use(new Forwarder.BackendSocket(pool, c));
+                boolean done;
+                try {
+                    done = flushPending();
+                } catch (IOException e) {
+                    clientGone = true;
+                    close();
                     return;
                 }
-                markFailed = !timedOut;
-                attempt();
+                if (!done) {
+                    sink.resumeWrites();
+                    return;
+                }
+                requestDone();
+            }
+
+            @Override
+            void routerAnswer() {
+                routerError = connectionLimit ? "connection_limit_reached" : "endpoint_failure";
+                status = connectionLimit ? 503 : 502;
+                started = true;
+                String fields = RouterHandler.X_VCAP_REQUEST_ID + ": " + requestId + "\r\nDate: "
+                        + CLOCKS.get().date(System.currentTimeMillis()) + "\r\n"
+                        + (closeAfter ? "Connection: close\r\n" : "");
+                byte[] bytes = connectionLimit ? RouterErrors.rawConnectionLimit(host, fields)
+                        : RouterErrors.rawEndpointFailure(fields);
+                pend(bytes, bytes.length);
+                ended = true;
+                flushEnd();
+            }
+
+            @Override
+            void closeClient() {
+                close();
+            }
+
+            @Override
+            void finish() {
+                super.finish();
+                ByteBuffer p = pending;
+                if (p != null) {
+                    pending = null;
+                    if (p.isDirect()) {
+                        local.recycle(p);
+                    }
+                }
+            }
+
+            @Override
+            RequestRecord record() {
+                Endpoint e = served;
+                return new RequestRecord(host, startMillis, head ? "HEAD" : "GET", uri, "HTTP/1.1",
+                        clientGone ? 499 : status, 0, bodyBytes, orEmpty(referer), orEmpty(userAgent),
+                        address.ipAndPort(), servedAddress, forwardedFor, forwardedProto, requestId,
+                        System.nanoTime() - startNanos, e == null ? "" : e.appId(),
+                        e == null ? "" : e.instanceIndex(), e == null ? "" : e.instanceId(),
+                        e == null ? "" : e.component(), routerError);
             }
         }
     }
+
+    private static final byte[] CRLF = {'\r', '\n'};
 
     // ---- bytes ---------------------------------------------------------------------------------------------
 

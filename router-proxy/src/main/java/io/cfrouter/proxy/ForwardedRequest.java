@@ -34,7 +34,7 @@ import java.nio.channels.Channel;
  * fresh connection to the same endpoint. A request with a body first checks, with a read, that the pooled
  * connection it takes is still open, as it could not be retried once its body is on the way.
  */
-final class ForwardedRequest extends ProxiedRequest implements ChannelListener<Channel> {
+class ForwardedRequest extends ProxiedRequest implements ChannelListener<Channel> {
 
     private static final Logger LOGGER = LogManager.getLogger();
 
@@ -48,10 +48,10 @@ final class ForwardedRequest extends ProxiedRequest implements ChannelListener<C
     private static final int RELAYING = 4;
     private static final int DONE = 5;
 
-    private static final int NO_BODY = 0;
-    private static final int LENGTH = 1;
-    private static final int CHUNKED = 2;
-    private static final int UNTIL_CLOSE = 3;
+    static final int NO_BODY = 0;
+    static final int LENGTH = 1;
+    static final int CHUNKED = 2;
+    static final int UNTIL_CLOSE = 3;
 
     private static final int NOT_UPLOADING = 0;
     private static final int UPLOADING = 1;
@@ -93,6 +93,12 @@ final class ForwardedRequest extends ProxiedRequest implements ChannelListener<C
     ForwardedRequest(RouterHandler handler, HttpServerExchange exchange, Route route, String host, String requestId,
                      String stickyInstance, long startNanos, long startMillis) {
         super(handler, exchange, route, host, requestId, stickyInstance, startNanos, startMillis, false);
+    }
+
+    /** A bodiless request of the router's own path ({@link FastLane}): no exchange; the subclass is the client side. */
+    ForwardedRequest(RouterHandler handler, Route route, String host, String requestId, long startNanos,
+                     long startMillis, ClientAddress client) {
+        super(handler, null, route, host, requestId, null, startNanos, startMillis, false, true, client);
     }
 
     /** Runs on the exchange's I/O thread, after the handler returned. */
@@ -138,7 +144,7 @@ final class ForwardedRequest extends ProxiedRequest implements ChannelListener<C
             own = local.buffer();
         }
         RequestHead head = local.requestHead;
-        head.write(this);
+        writeHead(head);
         ByteBuffer b = own;
         b.clear();
         if (head.length() <= b.capacity()) {
@@ -167,11 +173,62 @@ final class ForwardedRequest extends ProxiedRequest implements ChannelListener<C
     /** No (more) attempts: 502 or 503, or, once the response has started, the client connection closes. */
     private void answer() {
         state = DONE;
-        if (!exchange.isResponseStarted()) {
-            handler.routerAnswer(this);
+        if (!responseStarted()) {
+            routerAnswer();
         } else {
-            IoUtils.safeClose(exchange.getConnection());
+            closeClient();
         }
+    }
+
+    // ---- the client side: the exchange's, unless a subclass serves the client itself --------------------
+
+    /** Writes the backend's request head for the current attempt. */
+    void writeHead(RequestHead head) {
+        head.write(this);
+    }
+
+    /** {@code METHOD uri}, for log lines. */
+    String requestLine() {
+        return exchange.getRequestMethod() + " " + exchange.getRequestURI();
+    }
+
+    boolean headRequest() {
+        return exchange.getRequestMethod().equals(Methods.HEAD);
+    }
+
+    boolean responseStarted() {
+        return exchange.isResponseStarted();
+    }
+
+    /** Every attempt failed, or none could be made: the router's 503 or 502. */
+    void routerAnswer() {
+        handler.routerAnswer(this);
+    }
+
+    /**
+     * The backend's response head arrived: it goes to the client (the contract's changes made); returns the
+     * channel for the body, whose framing is {@code bodyMode}'s (none when it is {@link #NO_BODY}).
+     */
+    StreamSinkChannel respond(ResponseHead head, byte[] bytes, int bodyMode) {
+        exchange.setStatusCode(head.status);
+        head.addTo(bytes, exchange.getResponseHeaders());
+        handler.adjustResponseHeaders(this, exchange.getResponseHeaders(), head.requestId, head.setCookie);
+        return bodyMode == NO_BODY ? null : exchange.getResponseChannel();
+    }
+
+    /** Writes body bytes from {@code b} to the client: how many went (fewer than offered: wait to write). */
+    int writeBody(ByteBuffer b) throws IOException {
+        return toClient.write(b);
+    }
+
+    /** The whole response was relayed (the backend connection is already back in its pool or closed). */
+    void responseEnded() {
+        exchange.endExchange();
+    }
+
+    /** Closes the client's connection: the response broke off, or the client went away. */
+    void closeClient() {
+        IoUtils.safeClose(exchange.getConnection());
     }
 
     // ---- events ---------------------------------------------------------------------------------------
@@ -372,7 +429,7 @@ final class ForwardedRequest extends ProxiedRequest implements ChannelListener<C
         upload = UPLOAD_BROKEN;
         state = DONE;
         dropSocket(); // the backend has half a request: not the endpoint's fault, not reusable
-        IoUtils.safeClose(exchange.getConnection());
+        closeClient();
     }
 
     // ---- the response ---------------------------------------------------------------------------------
@@ -447,11 +504,8 @@ final class ForwardedRequest extends ProxiedRequest implements ChannelListener<C
 
     private void onHead(ResponseHead head, byte[] bytes, int end, int length) {
         onResponseHeaders(); // the deadline is met
-        exchange.setStatusCode(head.status);
-        head.addTo(bytes, exchange.getResponseHeaders());
-        handler.adjustResponseHeaders(this, exchange.getResponseHeaders(), head.requestId, head.setCookie);
         reusable = !head.close;
-        if (exchange.getRequestMethod().equals(Methods.HEAD) || head.status == 204 || head.status == 304) {
+        if (headRequest() || head.status == 204 || head.status == 304) {
             bodyMode = NO_BODY;
         } else if (head.chunked) {
             bodyMode = CHUNKED;
@@ -467,11 +521,11 @@ final class ForwardedRequest extends ProxiedRequest implements ChannelListener<C
         }
         buffer.position(end).limit(length);
         state = RELAYING;
+        toClient = respond(head, bytes, bodyMode);
         if (bodyMode == NO_BODY) {
             responseDone();
             return;
         }
-        toClient = exchange.getResponseChannel();
         toClient.getWriteSetter().set(this);
         relay();
     }
@@ -504,7 +558,7 @@ final class ForwardedRequest extends ProxiedRequest implements ChannelListener<C
                     b.limit(b.position() + available);
                     int written;
                     try {
-                        written = toClient.write(b);
+                        written = writeBody(b);
                     } catch (IOException e) {
                         b.limit(limit);
                         clientWriteFailed();
@@ -578,7 +632,7 @@ final class ForwardedRequest extends ProxiedRequest implements ChannelListener<C
         if (toClient != null) {
             toClient.getWriteSetter().set(null);
         }
-        exchange.endExchange();
+        responseEnded();
     }
 
     /** The connection failed (reset, closed) before a whole response head came. */
@@ -593,8 +647,7 @@ final class ForwardedRequest extends ProxiedRequest implements ChannelListener<C
 
     /** The backend's response head is not one the router relays: 502 unless another attempt is made. */
     private void badResponse(String problem) {
-        LOGGER.debug("Invalid response from {} to {} {}: {}", servedAddress, exchange.getRequestMethod(),
-                exchange.getRequestURI(), problem);
+        LOGGER.debug("Invalid response from {} to {}: {}", servedAddress, requestLine(), problem);
         dropSocket();
         backendReused = false; // the endpoint's fault, whatever connection it came on
         responseFailed();
@@ -607,14 +660,14 @@ final class ForwardedRequest extends ProxiedRequest implements ChannelListener<C
         responseBodyFailed();
         stopUpload();
         dropSocket();
-        IoUtils.safeClose(exchange.getConnection());
+        closeClient();
     }
 
     private void clientWriteFailed() {
         state = DONE; // the client went away (ClientSideConduits noted it): not the endpoint's fault
         stopUpload();
         dropSocket();
-        IoUtils.safeClose(exchange.getConnection());
+        closeClient();
     }
 
     // ---- the end --------------------------------------------------------------------------------------

@@ -90,6 +90,17 @@ class ProxiedRequest extends Deadlines.Entry
 
     ProxiedRequest(RouterHandler handler, HttpServerExchange exchange, Route route, String host, String requestId,
                    String stickyInstance, long startNanos, long startMillis, boolean upgrade) {
+        this(handler, exchange, route, host, requestId, stickyInstance, startNanos, startMillis, upgrade,
+                RouterHandler.isBodiless(exchange.getRequestHeaders()), ClientAddress.of(exchange));
+    }
+
+    /**
+     * A request told its facts rather than reading them from an exchange: {@code exchange} is null for one of
+     * the router's own path ({@link FastLane}), whose subclass answers for it where an exchange is asked.
+     */
+    ProxiedRequest(RouterHandler handler, HttpServerExchange exchange, Route route, String host, String requestId,
+                   String stickyInstance, long startNanos, long startMillis, boolean upgrade, boolean bodiless,
+                   ClientAddress client) {
         this.handler = handler;
         this.exchange = exchange;
         this.route = route;
@@ -99,8 +110,8 @@ class ProxiedRequest extends Deadlines.Entry
         this.startNanos = startNanos;
         this.startMillis = startMillis;
         this.upgrade = upgrade;
-        this.bodiless = RouterHandler.isBodiless(exchange.getRequestHeaders());
-        this.client = ClientAddress.of(exchange);
+        this.bodiless = bodiless;
+        this.client = client;
         this.sourceIp = client.ip();
         this.endpoints = route.iterator(stickyInstance);
     }
@@ -161,7 +172,7 @@ class ProxiedRequest extends Deadlines.Entry
             markFailed = false;
             return;
         }
-        boolean idempotent = isIdempotent();
+        boolean idempotent = idempotent();
         boolean bodiless = isBodiless();
         if (backendReused && !freshConnection && (notSent || idempotent || bodiless)) {
             // The keep-alive race: the backend closed an idle pooled connection as we reused it. Not the
@@ -195,7 +206,8 @@ class ProxiedRequest extends Deadlines.Entry
         return retry && !timedOut && !clientGone;
     }
 
-    private boolean isIdempotent() {
+    /** Whether the request may be sent twice (RFC 9110 §9.2.2, or with an {@code Idempotency-Key}). */
+    boolean idempotent() {
         HttpString m = exchange.getRequestMethod();
         return m.equals(Methods.GET) || m.equals(Methods.HEAD) || m.equals(Methods.OPTIONS)
                 || m.equals(Methods.TRACE) || exchange.getRequestHeaders().contains(IDEMPOTENCY_KEY);
