@@ -454,11 +454,11 @@ final class FastLane {
                             return -1;
                         }
                         if (is(b, nameStart, nameLength, "connection")) {
-                            int options = connectionOptions(b, valueStart, valueEnd);
-                            if (options < 0) {
-                                return -1;
+                            int options = ResponseHead.connectionOptions(b, valueStart, valueEnd, null);
+                            if ((options & ResponseHead.OTHER) != 0) {
+                                return -1; // it names fields to drop: Undertow's path does that
                             }
-                            closeAfter |= options == 1;
+                            closeAfter |= (options & ResponseHead.CLOSE) != 0;
                             copy = false;
                         } else if (is(b, nameStart, nameLength, "user-agent") && userAgent == null) {
                             if (valueEnd - valueStart == healthcheckUserAgent.length
@@ -847,36 +847,6 @@ final class FastLane {
             }
         }
         return -1;
-    }
-
-    /**
-     * The options of a {@code Connection} value: 1 if it holds {@code close}, 0 if only {@code keep-alive} (or
-     * nothing), -1 if it names anything else (fields the lane would have to drop: Undertow's path does that).
-     */
-    private static int connectionOptions(byte[] b, int from, int to) {
-        int options = 0;
-        int i = from;
-        while (i <= to) {
-            int comma = i;
-            while (comma < to && b[comma] != ',') {
-                comma++;
-            }
-            int s = i;
-            int e = comma;
-            while (s < e && (b[s] == ' ' || b[s] == '\t')) {
-                s++;
-            }
-            while (e > s && (b[e - 1] == ' ' || b[e - 1] == '\t')) {
-                e--;
-            }
-            if (is(b, s, e - s, "close")) {
-                options = 1;
-            } else if (e > s && !is(b, s, e - s, "keep-alive")) {
-                return -1;
-            }
-            i = comma + 1;
-        }
-        return options;
     }
 
     private static boolean startsWith(byte[] b, byte[] prefix) {

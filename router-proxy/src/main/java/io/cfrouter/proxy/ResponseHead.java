@@ -293,7 +293,29 @@ final class ResponseHead {
 
     /** Reads a {@code Connection} value's tokens; returns whether it holds {@code keep-alive}. */
     private boolean connection(byte[] b, int from, int to) {
-        boolean keepAlive = false;
+        int options = connectionOptions(b, from, to, null);
+        close |= (options & CLOSE) != 0;
+        if ((options & OTHER) != 0) {
+            if (connectionNames == null) {
+                connectionNames = new ArrayList<>(2);
+            }
+            connectionOptions(b, from, to, connectionNames);
+        }
+        return (options & KEEP_ALIVE) != 0;
+    }
+
+    /** {@link #connectionOptions}: the value holds {@code close}, {@code keep-alive}, another token. */
+    static final int CLOSE = 1;
+    static final int KEEP_ALIVE = 2;
+    static final int OTHER = 4;
+
+    /**
+     * The tokens of the {@code Connection} value {@code b[from, to)} (a comma-separated list, blanks around
+     * its items ignored), as {@link #CLOSE}, {@link #KEEP_ALIVE} and {@link #OTHER} bits; the other tokens are
+     * added to {@code others} unless it is null.
+     */
+    static int connectionOptions(byte[] b, int from, int to, List<String> others) {
+        int options = 0;
         int i = from;
         while (i < to) {
             int comma = i;
@@ -309,18 +331,18 @@ final class ResponseHead {
                 e--;
             }
             if (is(b, s, e - s, "close")) {
-                close = true;
+                options |= CLOSE;
             } else if (is(b, s, e - s, "keep-alive")) {
-                keepAlive = true;
+                options |= KEEP_ALIVE;
             } else if (e > s) {
-                if (connectionNames == null) {
-                    connectionNames = new ArrayList<>(2);
+                options |= OTHER;
+                if (others != null) {
+                    others.add(new String(b, s, e - s, StandardCharsets.ISO_8859_1));
                 }
-                connectionNames.add(new String(b, s, e - s, StandardCharsets.ISO_8859_1));
             }
             i = comma + 1;
         }
-        return keepAlive;
+        return options;
     }
 
     /**
