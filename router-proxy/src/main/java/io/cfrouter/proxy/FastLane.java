@@ -91,7 +91,6 @@ final class FastLane {
     private final ChannelListener<StreamConnection> undertow;
     private final Deadlines idle;
     private final int maxHeadBytes;
-    private final int maxAttempts;
     private final byte[] healthcheckUserAgent;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final LongAdder taken = new LongAdder();
@@ -111,7 +110,6 @@ final class FastLane {
         this.undertow = undertow;
         this.idle = new Deadlines(idleTimeout);
         this.maxHeadBytes = handler.settings.maxRequestHeaderBytes();
-        this.maxAttempts = handler.settings.maxAttempts();
         this.healthcheckUserAgent = handler.settings.healthcheckUserAgent().getBytes(StandardCharsets.ISO_8859_1);
     }
 
@@ -185,10 +183,12 @@ final class FastLane {
         private int state = WAITING;
         /** Bytes read from the client and not yet used, ready to read; null when there are none. */
         private ByteBuffer in;
-        /** The backend's request head up to the endpoint's fields. */
-        private final HeadBuilder prefix = new HeadBuilder();
+        /** The backend's request head up to the endpoint's fields (room for a typical one; it grows). */
+        private final HeadBuilder prefix = new HeadBuilder(1024);
         /** The request in progress, or null. */
         private Request request;
+        /** For writes of the pending bytes and body bytes together. */
+        private final ByteBuffer[] pair = new ByteBuffer[2];
 
         // The facts of the request last read.
         private boolean head;
@@ -606,7 +606,6 @@ final class FastLane {
         private final class Request extends ForwardedRequest {
             /** Bytes that go to the client before more of the body: the head, chunk framing, the last chunk. */
             private ByteBuffer pending;
-            private final ByteBuffer[] pair = new ByteBuffer[2];
             private boolean started;
             private boolean framed;
             /** Data bytes of the current chunk still to write. */

@@ -13,8 +13,17 @@ import java.util.Arrays;
  */
 class HeadBuilder {
 
-    private byte[] b = new byte[4096];
+    private byte[] b;
     private int n;
+
+    HeadBuilder() {
+        this(4096);
+    }
+
+    /** A builder that starts with room for {@code capacity} bytes (and grows). */
+    HeadBuilder(int capacity) {
+        b = new byte[capacity];
+    }
 
     /** The head's bytes, {@code [0, length())}. */
     final byte[] bytes() {
