@@ -624,8 +624,7 @@ final class FastLane {
             void writeHead(RequestHead h) {
                 h.clear();
                 h.put(prefix.bytes(), 0, prefix.length());
-                h.endpointFields(served.instanceId().isEmpty() ? servedAddress : served.instanceId(), served.appId(),
-                        served.instanceIndex());
+                h.endpointFields(this);
             }
 
             @Override

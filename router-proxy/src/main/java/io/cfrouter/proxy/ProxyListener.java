@@ -19,11 +19,14 @@ import java.io.UncheckedIOException;
 import java.nio.channels.ClosedChannelException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 
 /**
  * The proxy's HTTP listener, built by {@link ProxyServer}: Undertow's HTTP/1.1 connection handling on an
  * accepting socket of its own, so that each accepted connection can be watched from its first byte (see
- * {@link ProxyServer} for what is checked). {@link #start()} binds and accepts; {@link #stop()} closes the
+ * {@link ProxyServer} for what is checked), and, when the listener has one ({@link ProxyServer#fastLane}),
+ * the router's own path, which reads each new connection first and hands it to Undertow at the first
+ * request it does not serve itself. {@link #start()} binds and accepts; {@link #stop()} closes the
  * listening socket and, unless the worker was given to {@link ProxyServer#worker}, the worker with its
  * connections.
  *
@@ -83,7 +86,7 @@ public final class ProxyListener implements AutoCloseable {
             ChannelListener<StreamConnection> undertow =
                     ClientIdleTimeout.installing(RequestHeadWatch.watching(open), idleTimeoutMillis);
             if (fastLaneHandler != null) {
-                fastLane = new FastLane(fastLaneHandler, undertow, java.time.Duration.ofMillis(idleTimeoutMillis));
+                fastLane = new FastLane(fastLaneHandler, undertow, Duration.ofMillis(idleTimeoutMillis));
             }
             server = worker.createStreamConnectionServer(new InetSocketAddress(InetAddress.getByName(host), port),
                     accepting(fastLane != null ? fastLane.opening() : undertow),

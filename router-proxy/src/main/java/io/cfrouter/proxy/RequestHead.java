@@ -33,8 +33,17 @@ final class RequestHead extends HeadBuilder {
     void write(ProxiedRequest r) {
         var e = r.served;
         write(r.exchange.getRequestMethod(), RouterHandler.uriOf(r.exchange), r.exchange.getRequestHeaders(),
-                r.xForwardedFor, r.xForwardedProto, e.instanceId().isEmpty() ? r.servedAddress : e.instanceId(),
-                e.appId(), e.instanceIndex());
+                r.xForwardedFor, r.xForwardedProto, instanceId(r), e.appId(), e.instanceIndex());
+    }
+
+    /** The {@code X-CF-*} fields of {@code r}'s current endpoint, and the blank line that ends the head. */
+    void endpointFields(ProxiedRequest r) {
+        endpointFields(instanceId(r), r.served.appId(), r.served.instanceIndex());
+    }
+
+    /** {@code X-CF-InstanceID}: the endpoint's instance id, or its {@code host:port} when it has none. */
+    private static String instanceId(ProxiedRequest r) {
+        return r.served.instanceId().isEmpty() ? r.servedAddress : r.served.instanceId();
     }
 
     /**
@@ -64,7 +73,10 @@ final class RequestHead extends HeadBuilder {
         endpointFields(instanceId, appId, instanceIndex);
     }
 
-    /** The {@code X-CF-*} fields of the endpoint a head goes to (the last two only when not empty), and the blank line. */
+    /**
+     * The {@code X-CF-*} fields of the endpoint the head goes to (the last two only when not empty), then the
+     * blank line that ends the head.
+     */
     void endpointFields(String instanceId, String appId, String instanceIndex) {
         field(BackendConnection.X_CF_INSTANCE_ID, instanceId);
         if (!appId.isEmpty()) {
