@@ -355,10 +355,10 @@ final class FastLane {
                 return -1;
             }
             int pos;
-            if (startsWith(b, GET)) {
+            if (ResponseHead.regionEquals(b, 0, GET)) {
                 head = false;
                 pos = GET.length;
-            } else if (startsWith(b, HEAD)) {
+            } else if (ResponseHead.regionEquals(b, 0, HEAD)) {
                 head = true;
                 pos = HEAD.length;
             } else {
@@ -462,7 +462,7 @@ final class FastLane {
                             copy = false;
                         } else if (is(b, nameStart, nameLength, "user-agent") && userAgent == null) {
                             if (valueEnd - valueStart == healthcheckUserAgent.length
-                                    && equal(b, valueStart, healthcheckUserAgent)) {
+                                    && ResponseHead.regionEquals(b, valueStart, healthcheckUserAgent)) {
                                 return -1;
                             }
                             userAgent = latin1(b, valueStart, valueEnd);
@@ -847,27 +847,9 @@ final class FastLane {
         return -1;
     }
 
-    private static boolean startsWith(byte[] b, byte[] prefix) {
-        for (int i = 0; i < prefix.length; i++) {
-            if (b[i] != prefix[i]) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private static boolean equal(byte[] b, int from, byte[] expected) {
-        for (int i = 0; i < expected.length; i++) {
-            if (b[from + i] != expected[i]) {
-                return false;
-            }
-        }
-        return true;
-    }
-
     private static boolean contains(byte[] b, int from, int to, byte[] part) {
         for (int i = from; i + part.length <= to; i++) {
-            if (equal(b, i, part)) {
+            if (ResponseHead.regionEquals(b, i, part)) {
                 return true;
             }
         }

@@ -115,7 +115,7 @@ final class ResponseHead {
         date = false;
         count = 0;
         connectionNames = null;
-        if (end < 13 || !startsWith(b, HTTP_1) || (b[7] != '0' && b[7] != '1') || b[8] != ' '
+        if (end < 13 || !regionEquals(b, 0, HTTP_1) || (b[7] != '0' && b[7] != '1') || b[8] != ' '
                 || !isDigit(b[9]) || !isDigit(b[10]) || !isDigit(b[11])
                 || (b[12] != ' ' && b[12] != '\r' && b[12] != '\n')) {
             return refuse("malformed status line");
@@ -365,9 +365,10 @@ final class ResponseHead {
         return -1;
     }
 
-    private static boolean startsWith(byte[] b, byte[] prefix) {
-        for (int i = 0; i < prefix.length; i++) {
-            if (b[i] != prefix[i]) {
+    /** Whether {@code b} holds {@code part} from index {@code from} (the caller knows it is long enough). */
+    static boolean regionEquals(byte[] b, int from, byte[] part) {
+        for (int i = 0; i < part.length; i++) {
+            if (b[from + i] != part[i]) {
                 return false;
             }
         }
