@@ -137,9 +137,16 @@ class FastLaneIT {
     }
 
     @Test
-    void shouldHandToUndertowWhatItDoesNotServe() throws Exception {
+    void shouldHandToUndertowWhatItDoesNotServeAndGetItsAnswer() throws Exception {
         start();
-        router.register("other.example.com", backend.port());
+        // The same routes behind a listener without the lane: a wrapped handler turns it off.
+        ProxyFixture plain = new ProxyFixture(ProxySettings.defaults(), 0, h -> h::handleRequest, Duration.ofSeconds(30),
+                ProxyEngine.FORWARDER);
+        router.closeLater(plain);
+        for (ProxyFixture f : new ProxyFixture[] {router, plain}) {
+            f.register("app.example.com", backend.port());
+            f.register("other.example.com", backend.port());
+        }
         String[] requests = {
             "GET / HTTP/1.1\r\nHost: nowhere.example.com\r\n\r\n",
             "GET / HTTP/1.0\r\nHost: app.example.com\r\n\r\n",
@@ -150,11 +157,23 @@ class FastLaneIT {
             "DELETE / HTTP/1.1\r\nHost: app.example.com\r\n\r\n",
             "GET http://app.example.com/ HTTP/1.1\r\nHost: app.example.com\r\n\r\n",
             "GET / HTTP/1.1\r\nHost: app.example.com\r\nHost: other.example.com\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: \r\n\r\n",
+            "GET / HTTP/1.1\r\nX-No-Host: 1\r\n\r\n",
+            "GET / HTTP/1.1\nHost: app.example.com\n\n",
+            "GET / HTTP/1.1\r\nHost: app.example.com\r\nX-A : 1\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: app.example.com\r\nX-Latin: caf\u00e9\r\n\r\n",
+            "GET /a;p=1 HTTP/1.1\r\nHost: app.example.com\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: app.example.com\r\nContent-Length: 0\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: app.example.com\r\nExpect: 100-continue\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: app.example.com\r\nX-Vcap-Trace: x\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: app.example.com\r\nX-CF-InstanceID: forged\r\n\r\n",
         };
-        int[] statuses = {404, 200, 200, 200, 400, 200, 200, 200, 400};
-        for (int i = 0; i < requests.length; i++) {
-            HttpExchange.Response r = HttpExchange.send(router.port, requests[i].getBytes(StandardCharsets.ISO_8859_1));
-            assertThat(r.status()).as(requests[i]).isEqualTo(statuses[i]);
+        for (String request : requests) {
+            byte[] bytes = request.getBytes(StandardCharsets.ISO_8859_1);
+            HttpExchange.Response viaLane = HttpExchange.send(router.port, bytes);
+            HttpExchange.Response direct = HttpExchange.send(plain.port, bytes);
+            assertThat(viaLane.status()).as(request).isEqualTo(direct.status());
+            assertThat(viaLane.header("X-Cf-RouterError")).as(request).isEqualTo(direct.header("X-Cf-RouterError"));
         }
         assertThat(own()).as("requests on the own path").isZero();
     }
