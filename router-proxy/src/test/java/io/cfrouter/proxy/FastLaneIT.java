@@ -273,4 +273,35 @@ class FastLaneIT {
         assertThat(router.server.awaitOwnRequests(1_000)).isTrue();
         assertThat(router.record("/after").status()).isEqualTo(200);
     }
+
+    @Test
+    void shouldLetTheDrainWaitForItsRequestsInFlight() throws Exception {
+        start();
+        CountDownLatch requested = new CountDownLatch(1);
+        CountDownLatch answer = new CountDownLatch(1);
+        RawSocketServer held = RawSocketServer.start(socket -> {
+            try (socket) {
+                RawBackend.readHead(socket.getInputStream());
+                requested.countDown();
+                answer.await();
+                socket.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+                        .getBytes(StandardCharsets.US_ASCII));
+                socket.getInputStream().read();
+            } catch (IOException | InterruptedException e) {
+                // the test is over
+            }
+        });
+        router.closeLater(held);
+        router.register("held.example.com", held.port());
+        try (Socket s = client()) {
+            write(s, "GET /held HTTP/1.1\r\nHost: held.example.com\r\n\r\n");
+            assertThat(requested.await(10, TimeUnit.SECONDS)).as("request at the backend").isTrue();
+            router.server.stopOwnRequests();
+            assertThat(router.server.awaitOwnRequests(100)).as("drained with a request in flight").isFalse();
+            answer.countDown();
+            assertThat(HttpExchange.read(s.getInputStream()).bodyText()).isEqualTo("ok");
+            assertThat(router.server.awaitOwnRequests(10_000)).as("drained once it was answered").isTrue();
+        }
+        assertThat(router.record("/held").status()).isEqualTo(200);
+    }
 }
