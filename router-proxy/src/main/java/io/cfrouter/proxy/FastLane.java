@@ -31,15 +31,18 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The router's own HTTP/1.1 server path for the common request: a keep-alive {@code GET} or {@code HEAD}
- * without a body, with one {@code Host}, whose head arrived whole. Such a request is read from the client
+ * without a body, with one {@code Host}, whose head fits the read buffer. Such a request is read from the client
  * connection's bytes, checked and forwarded without Undertow's exchange, header maps or response conduits: its
  * head is parsed once, the backend's request head is the client's header lines as they came (minus the
  * ones the router sets) plus the router's, and the client's response head is the backend's kept lines plus
  * the router's. Attempts, retries, failure marks, the deadlines, the sticky cookie, the router's 502 and 503
  * and the request's record are as for the {@link ForwardedRequest}s of the Undertow path.
  *
+ * <p>A head that comes in pieces is read on until it is whole, for at most the read-header timeout (then the
+ * connection closes, as Undertow's parse timeout closes it).
+ *
  * <p>Everything else is handed to Undertow, with the bytes read so far, at a request boundary, and the
- * connection stays Undertow's from then on: a head that is incomplete after a read, any other method, a
+ * connection stays Undertow's from then on: a head larger than the read buffer, any other method, a
  * body, {@code Expect}, {@code Upgrade}, {@code Connection} or another hop-by-hop field, HTTP/1.0, a target
  * that is not a plain path, a byte outside the plain set (obs-fold, obs-text, a bare LF), a head larger than
  * {@code max_request_header_bytes}, the {@code User-Agent} health check, {@code X-Vcap-Trace}, a
@@ -90,6 +93,7 @@ final class FastLane {
     private final Forwarder forwarder;
     private final ChannelListener<StreamConnection> undertow;
     private final Deadlines idle;
+    private final Deadlines headerTimeouts;
     private final int maxHeadBytes;
     private final byte[] healthcheckUserAgent;
     private final AtomicInteger inFlight = new AtomicInteger();
@@ -100,8 +104,10 @@ final class FastLane {
      * @param handler the router's handler; it must have a forwarder and the registry's own lookup
      * @param undertow what takes a connection handed over (Undertow's open listener, with the watches)
      * @param idleTimeout how long a connection may wait for its next request
+     * @param readHeaderTimeout how long a head may take to come whole, from its first incomplete read
      */
-    FastLane(RouterHandler handler, ChannelListener<StreamConnection> undertow, Duration idleTimeout) {
+    FastLane(RouterHandler handler, ChannelListener<StreamConnection> undertow, Duration idleTimeout,
+             Duration readHeaderTimeout) {
         if (!usable(handler)) {
             throw new IllegalArgumentException("the fast lane needs the forwarder and the registry's own lookup");
         }
@@ -109,6 +115,7 @@ final class FastLane {
         this.forwarder = handler.forwarder;
         this.undertow = undertow;
         this.idle = new Deadlines(idleTimeout);
+        this.headerTimeouts = new Deadlines(readHeaderTimeout);
         this.maxHeadBytes = handler.settings.maxRequestHeaderBytes();
         this.healthcheckUserAgent = handler.settings.healthcheckUserAgent().getBytes(StandardCharsets.ISO_8859_1);
     }
@@ -181,6 +188,8 @@ final class FastLane {
         private Forwarder.Local local;
         private ClientAddress address;
         private int state = WAITING;
+        /** Part of a head has come, and the header timeout runs. */
+        private boolean partial;
         /** Bytes read from the client and not yet used, ready to read; null when there are none. */
         private ByteBuffer in;
         /** The backend's request head up to the endpoint's fields (room for a typical one; it grows). */
@@ -245,7 +254,7 @@ final class FastLane {
             idle.start(this, thread);
         }
 
-        /** The idle timeout: no request came. */
+        /** The idle timeout (no request came) or the header timeout (a head did not come whole in time). */
         @Override
         void expire() {
             if (state == WAITING) {
@@ -254,7 +263,9 @@ final class FastLane {
         }
 
         private void readRequest() {
-            cancel();
+            if (!partial) {
+                cancel(); // the idle timeout; the header timeout runs on until the head is whole
+            }
             if (!fill()) {
                 return;
             }
@@ -268,7 +279,18 @@ final class FastLane {
             byte[] b = local.scratch(length);
             in.get(in.position(), b, 0, length);
             int used = parse(b, length);
-            if (used <= 0) {
+            if (used == 0) {
+                if (!partial) {
+                    partial = true; // as Undertow's parse timeout: from the first read that leaves a head incomplete
+                    headerTimeouts.start(this, thread);
+                }
+                return;
+            }
+            if (partial) {
+                partial = false;
+                cancel();
+            }
+            if (used < 0) {
                 handOver();
                 return;
             }
@@ -347,11 +369,18 @@ final class FastLane {
          * Reads one request head from {@code b[0, length)} and writes the backend's head up to the router's
          * fields into {@link #prefix}.
          *
-         * @return the head's length, or -1 if it is not one for this lane (incomplete, too large, or not plain)
+         * @return the head's length, 0 while it is incomplete (and may still fit), or -1 if it is not one for this
+         *         lane (too large, or not plain)
          */
         private int parse(byte[] b, int length) {
             int end = headEnd(b, length);
-            if (end < 0 || end > maxHeadBytes) {
+            if (end == -1) {
+                return length < maxHeadBytes && length < in.capacity() ? 0 : -1;
+            }
+            if (end < 0) {
+                return -1;
+            }
+            if (end > maxHeadBytes) {
                 return -1;
             }
             int pos;
@@ -837,11 +866,19 @@ final class FastLane {
 
     // ---- bytes ---------------------------------------------------------------------------------------------
 
-    /** The index just past the blank line that ends the head in {@code b[0, length)}, or -1. */
+    /**
+     * The index just past the blank line that ends the head in {@code b[0, length)}; -1 while there is none, -2
+     * at a bare LF (a line end the lane leaves to Undertow, which reads it).
+     */
     private static int headEnd(byte[] b, int length) {
-        for (int i = 3; i < length; i++) {
-            if (b[i] == '\n' && b[i - 1] == '\r' && b[i - 2] == '\n' && b[i - 3] == '\r') {
-                return i + 1;
+        for (int i = 0; i < length; i++) {
+            if (b[i] == '\n') {
+                if (i == 0 || b[i - 1] != '\r') {
+                    return -2;
+                }
+                if (i >= 3 && b[i - 2] == '\n' && b[i - 3] == '\r') {
+                    return i + 1;
+                }
             }
         }
         return -1;

@@ -86,7 +86,9 @@ public final class ProxyListener implements AutoCloseable {
             ChannelListener<StreamConnection> undertow =
                     ClientIdleTimeout.installing(RequestHeadWatch.watching(open), idleTimeoutMillis);
             if (fastLaneHandler != null) {
-                fastLane = new FastLane(fastLaneHandler, undertow, Duration.ofMillis(idleTimeoutMillis));
+                fastLane = new FastLane(fastLaneHandler, undertow, Duration.ofMillis(idleTimeoutMillis),
+                        Duration.ofMillis(serverOptions.get(UndertowOptions.REQUEST_PARSE_TIMEOUT,
+                                (int) ProxyServer.DEFAULT_READ_HEADER_TIMEOUT.toMillis())));
             }
             server = worker.createStreamConnectionServer(new InetSocketAddress(InetAddress.getByName(host), port),
                     accepting(fastLane != null ? fastLane.opening() : undertow),

@@ -117,8 +117,8 @@ public final class ProxyServer {
     }
 
     /**
-     * Serves the common request (a keep-alive {@code GET} or {@code HEAD} without a body, whose head arrives
-     * whole, for a host with a route) on the router's own HTTP/1.1 path with {@code router}'s routing, settings
+     * Serves the common request (a keep-alive {@code GET} or {@code HEAD} without a body, whose head fits a
+     * 16 KiB buffer, for a host with a route) on the router's own HTTP/1.1 path with {@code router}'s routing, settings
      * and observer, without Undertow's exchange; every other request, and the rest of its connection, goes to
      * the listener's handler as before. Use it when the listener's handler is {@code router} behind handlers
      * that only matter for the other requests (a {@code GracefulShutdownHandler}, with

@@ -88,6 +88,24 @@ class FastLaneIT {
     }
 
     @Test
+    void shouldReadOnWhenAHeadComesInPieces() throws Exception {
+        start();
+        try (Socket s = client()) {
+            write(s, "GET /pieces HTTP/1.1\r\nHost: app.exa");
+            // A slow client, not a wait for the router: whether the router reads the pieces apart or together,
+            // the lane must serve the request (before it read on, pieces went to Undertow: none served here).
+            TimeUnit.MILLISECONDS.sleep(100);
+            write(s, "mple.com\r\nX-A: 1\r\n");
+            TimeUnit.MILLISECONDS.sleep(100);
+            write(s, "\r\n");
+            HttpExchange.Response r = HttpExchange.read(s.getInputStream());
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(backend.nextHead()).startsWith("GET /pieces HTTP/1.1\r\nHost: app.example.com\r\nX-A: 1\r\n");
+        }
+        assertThat(own()).as("requests on the own path").isEqualTo(1);
+    }
+
+    @Test
     void shouldAnswerPipelinedRequestsInOrder() throws Exception {
         start();
         try (Socket s = client()) {
