@@ -59,6 +59,26 @@ class FastLaneIT {
         return "GET " + path + " HTTP/1.1\r\nHost: app.example.com\r\n\r\n";
     }
 
+    /** What a raw backend does with its connection once it has read a request head. */
+    private interface AfterHead {
+        void on(Socket socket) throws IOException, InterruptedException;
+    }
+
+    /** A raw backend for {@code host}: reads one request head, counts {@code requested} down, then {@code then}. */
+    private void backend(String host, CountDownLatch requested, AfterHead then) {
+        RawSocketServer server = RawSocketServer.start(socket -> {
+            try (socket) {
+                RawBackend.readHead(socket.getInputStream());
+                requested.countDown();
+                then.on(socket);
+            } catch (IOException | InterruptedException e) {
+                // the router or the test closed it
+            }
+        });
+        router.closeLater(server);
+        router.register(host, server.port());
+    }
+
     private long own() {
         return router.server.ownRequests();
     }
@@ -255,10 +275,8 @@ class FastLaneIT {
         start();
         CountDownLatch requested = new CountDownLatch(1);
         CountDownLatch backendSawClose = new CountDownLatch(1);
-        RawSocketServer silent = RawSocketServer.start(socket -> {
-            try (socket) {
-                RawBackend.readHead(socket.getInputStream());
-                requested.countDown();
+        backend("silent.example.com", requested, socket -> {
+            try {
                 if (socket.getInputStream().read() < 0) {
                     backendSawClose.countDown();
                 }
@@ -266,8 +284,6 @@ class FastLaneIT {
                 backendSawClose.countDown();
             }
         });
-        router.closeLater(silent);
-        router.register("silent.example.com", silent.port());
         try (Socket s = client()) {
             write(s, "GET /gone HTTP/1.1\r\nHost: silent.example.com\r\n\r\n");
             assertThat(requested.await(10, TimeUnit.SECONDS)).as("request at the backend").isTrue();
@@ -297,20 +313,12 @@ class FastLaneIT {
         start();
         CountDownLatch requested = new CountDownLatch(1);
         CountDownLatch answer = new CountDownLatch(1);
-        RawSocketServer held = RawSocketServer.start(socket -> {
-            try (socket) {
-                RawBackend.readHead(socket.getInputStream());
-                requested.countDown();
-                answer.await();
-                socket.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
-                        .getBytes(StandardCharsets.US_ASCII));
-                socket.getInputStream().read();
-            } catch (IOException | InterruptedException e) {
-                // the test is over
-            }
+        backend("held.example.com", requested, socket -> {
+            answer.await();
+            socket.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+                    .getBytes(StandardCharsets.US_ASCII));
+            socket.getInputStream().read();
         });
-        router.closeLater(held);
-        router.register("held.example.com", held.port());
         try (Socket s = client()) {
             write(s, "GET /held HTTP/1.1\r\nHost: held.example.com\r\n\r\n");
             assertThat(requested.await(10, TimeUnit.SECONDS)).as("request at the backend").isTrue();
