@@ -819,7 +819,7 @@ final class FastLane {
 
             @Override
             void routerAnswer() {
-                routerError = connectionLimit ? "connection_limit_reached" : "endpoint_failure";
+                routerError = connectionLimit ? RouterErrors.CONNECTION_LIMIT : RouterErrors.ENDPOINT_FAILURE;
                 status = connectionLimit ? 503 : 502;
                 started = true;
                 String fields = RouterHandler.X_VCAP_REQUEST_ID + ": " + requestId + "\r\nDate: "

@@ -13,6 +13,9 @@ final class RouterErrors {
     static final HttpString X_CF_ROUTER_ERROR = new HttpString("X-Cf-RouterError");
     private static final HttpString X_CONTENT_TYPE_OPTIONS = new HttpString("X-Content-Type-Options");
     private static final String MALFORMED_REQUEST = "malformed_request";
+    static final String ENDPOINT_FAILURE = "endpoint_failure";
+    static final String CONNECTION_LIMIT = "connection_limit_reached";
+    private static final String ENDPOINT_FAILURE_MESSAGE = "Registered endpoint failed to handle the request.";
 
     private RouterErrors() {
     }
@@ -27,12 +30,15 @@ final class RouterErrors {
     }
 
     static void connectionLimit(HttpServerExchange exchange, String host) {
-        send(exchange, 503, "connection_limit_reached",
-                "Requested route ('" + host + "') has reached the connection limit.");
+        send(exchange, 503, CONNECTION_LIMIT, connectionLimitMessage(host));
     }
 
     static void endpointFailure(HttpServerExchange exchange) {
-        send(exchange, 502, "endpoint_failure", "Registered endpoint failed to handle the request.");
+        send(exchange, 502, ENDPOINT_FAILURE, ENDPOINT_FAILURE_MESSAGE);
+    }
+
+    private static String connectionLimitMessage(String host) {
+        return "Requested route ('" + host + "') has reached the connection limit.";
     }
 
     /** Framing the router will not guess at (request smuggling): 400, and the connection closes after it. */
@@ -51,18 +57,17 @@ final class RouterErrors {
 
     /** The 502 of {@link #endpointFailure}, as bytes, with {@code extraFields} (whole lines) in its head. */
     static byte[] rawEndpointFailure(String extraFields) {
-        return raw(502, "endpoint_failure", "Registered endpoint failed to handle the request.", extraFields);
+        return raw(502, ENDPOINT_FAILURE, ENDPOINT_FAILURE_MESSAGE, extraFields);
     }
 
     /** The 503 of {@link #connectionLimit}, as bytes, with {@code extraFields} (whole lines) in its head. */
     static byte[] rawConnectionLimit(String host, String extraFields) {
-        return raw(503, "connection_limit_reached", "Requested route ('" + host + "') has reached the connection limit.",
-                extraFields);
+        return raw(503, CONNECTION_LIMIT, connectionLimitMessage(host), extraFields);
     }
 
     /** A whole answer as {@link #send} makes it, for a connection the router writes to itself. */
     private static byte[] raw(int status, String error, String message, String extraFields) {
-        String body = status + " " + StatusCodes.getReason(status) + ": " + message + "\n";
+        String body = body(status, message);
         return ("HTTP/1.1 " + status + " " + StatusCodes.getReason(status) + "\r\n"
                 + "Content-Type: text/plain; charset=utf-8\r\n"
                 + X_CONTENT_TYPE_OPTIONS + ": nosniff\r\n"
@@ -86,6 +91,11 @@ final class RouterErrors {
         exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "text/plain; charset=utf-8");
         exchange.getResponseHeaders().put(X_CONTENT_TYPE_OPTIONS, "nosniff");
         exchange.getResponseHeaders().put(X_CF_ROUTER_ERROR, error);
-        exchange.getResponseSender().send(status + " " + StatusCodes.getReason(status) + ": " + message + "\n");
+        exchange.getResponseSender().send(body(status, message));
+    }
+
+    /** An answer's body: {@code "<code> <reason>: <message>\n"}. */
+    private static String body(int status, String message) {
+        return status + " " + StatusCodes.getReason(status) + ": " + message + "\n";
     }
 }
