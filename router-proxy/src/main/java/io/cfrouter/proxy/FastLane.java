@@ -26,7 +26,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Date;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -96,7 +95,8 @@ final class FastLane {
     private final Deadlines headerTimeouts;
     private final int maxHeadBytes;
     private final byte[] healthcheckUserAgent;
-    private final AtomicInteger inFlight = new AtomicInteger();
+    /** Per-thread cells: taken and released on a request's own I/O thread, not one line both threads write. */
+    private final LongAdder inFlight = new LongAdder();
     private final LongAdder taken = new LongAdder();
     private volatile boolean shutdown;
 
@@ -143,7 +143,7 @@ final class FastLane {
     /** Waits until no request of this lane is in flight; false if {@code millis} passed first. */
     boolean awaitIdle(long millis) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
-        while (inFlight.get() > 0) {
+        while (inFlight.sum() > 0) {
             if (System.nanoTime() - deadline >= 0) {
                 return false;
             }
@@ -294,8 +294,8 @@ final class FastLane {
                 handOver();
                 return;
             }
-            route = handler.registry.lookup(host, path());
-            if (route == null || shutdown) {
+            route = shutdown ? null : handler.registry.lookup(host, path());
+            if (route == null) {
                 handOver();
                 return;
             }
@@ -305,7 +305,7 @@ final class FastLane {
                 in = null;
             }
             state = BUSY;
-            inFlight.incrementAndGet();
+            inFlight.increment();
             taken.increment();
             Request r = new Request(RequestIds.next());
             request = r;
@@ -608,7 +608,7 @@ final class FastLane {
             if (r != null) {
                 request = null;
                 r.finish();
-                inFlight.decrementAndGet();
+                inFlight.decrement();
             }
         }
 
@@ -635,7 +635,6 @@ final class FastLane {
         private final class Request extends ForwardedRequest {
             /** Bytes that go to the client before more of the body: the head, chunk framing, the last chunk. */
             private ByteBuffer pending;
-            private boolean started;
             private boolean framed;
             /** Data bytes of the current chunk still to write. */
             private int chunkLeft;
@@ -673,12 +672,11 @@ final class FastLane {
 
             @Override
             boolean responseStarted() {
-                return started;
+                return pending != null; // the head, or the router's answer, is on its way
             }
 
             @Override
             StreamSinkChannel respond(ResponseHead h, byte[] bytes, int bodyMode) {
-                started = true;
                 status = h.status;
                 framed = bodyMode == CHUNKED || bodyMode == UNTIL_CLOSE;
                 HeadBuilder w = local.requestHead;
@@ -821,7 +819,6 @@ final class FastLane {
             void routerAnswer() {
                 routerError = connectionLimit ? RouterErrors.CONNECTION_LIMIT : RouterErrors.ENDPOINT_FAILURE;
                 status = connectionLimit ? 503 : 502;
-                started = true;
                 String fields = RouterHandler.X_VCAP_REQUEST_ID + ": " + requestId + "\r\nDate: "
                         + CLOCKS.get().date(System.currentTimeMillis()) + "\r\n"
                         + (closeAfter ? "Connection: close\r\n" : "");
