@@ -1011,7 +1011,9 @@ final class DefaultRouteRegistry implements RouteRegistry {
         }
 
         private int roundRobin(long now) {
-            int start = pool.nextIndex(n);
+            // One member needs no position: not moving it spares every request a compare-and-set on the route,
+            // a write that I/O threads serving the same route would otherwise pass between their caches.
+            int start = n == 1 ? 0 : pool.nextIndex(n);
             for (int k = 0; k < n; k++) {
                 int i = start + k < n ? start + k : start + k - n;
                 if (candidate(i, now) && at(members, i).tryAcquire()) {
