@@ -294,7 +294,7 @@ final class FastLane {
                 handOver();
                 return;
             }
-            route = shutdown ? null : handler.registry.lookup(host, path());
+            route = shutdown ? null : handler.registry.lookup(host, uri); // the lookup ignores a query
             if (route == null) {
                 handOver();
                 return;
@@ -357,12 +357,6 @@ final class FastLane {
 
         private boolean full() {
             return in != null && in.position() == 0 && in.limit() == in.capacity();
-        }
-
-        /** The path of {@link #uri}, without the query. */
-        private String path() {
-            int q = uri.indexOf('?');
-            return q < 0 ? uri : uri.substring(0, q);
         }
 
         /**
@@ -559,7 +553,7 @@ final class FastLane {
             forwardedFor = xff == null ? address.ip() : xff.append(address.ip()).toString();
             forwardedProto = proto != null ? proto : "http";
             if (!requestStart) {
-                prefix.field(RouterHandler.X_REQUEST_START, Long.toString(startMillis));
+                prefix.field(RouterHandler.X_REQUEST_START, startMillis);
             }
             prefix.field(Headers.X_FORWARDED_FOR, forwardedFor);
             prefix.field(Headers.X_FORWARDED_PROTO, forwardedProto);

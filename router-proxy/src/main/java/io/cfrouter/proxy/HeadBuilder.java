@@ -40,9 +40,7 @@ class HeadBuilder {
 
     /** A header field line: {@code name: value CRLF}. */
     final void field(HttpString name, String value) {
-        put(name);
-        put((byte) ':');
-        put((byte) ' ');
+        fieldName(name);
         put(value);
         crlf();
     }
@@ -82,9 +80,39 @@ class HeadBuilder {
         n += length;
     }
 
-    /** {@code v} in decimal. */
+    /** A header field line with a decimal value, written without making a string of it. */
+    final void field(HttpString name, long value) {
+        fieldName(name);
+        put(value);
+        crlf();
+    }
+
+    private void fieldName(HttpString name) {
+        put(name);
+        put((byte) ':');
+        put((byte) ' ');
+    }
+
+    /** {@code v} in decimal, written in place (no string made). */
     final void put(long v) {
-        put(Long.toString(v));
+        if (v < 0) {
+            if (v == Long.MIN_VALUE) {
+                put(Long.toString(v)); // no positive counterpart
+                return;
+            }
+            put((byte) '-');
+            v = -v;
+        }
+        int digits = 1;
+        for (long rest = v / 10; rest != 0; rest /= 10) {
+            digits++;
+        }
+        ensure(digits);
+        for (int i = n + digits - 1; i >= n; i--) {
+            b[i] = (byte) ('0' + v % 10);
+            v /= 10;
+        }
+        n += digits;
     }
 
     private void ensure(int more) {

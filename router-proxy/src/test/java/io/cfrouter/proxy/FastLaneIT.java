@@ -255,6 +255,24 @@ class FastLaneIT {
     }
 
     @Test
+    void shouldRouteByThePathWhateverTheQueryHolds() throws Exception {
+        start();
+        RawBackend api = new RawBackend();
+        router.closeLater(api);
+        router.register("app.example.com/api", api.port());
+        try (Socket s = client()) {
+            // A malformed escape and the route's path in the query: neither decides the route.
+            write(s, get("/api/x?q=%zz&next=/apix"));
+            assertThat(HttpExchange.read(s.getInputStream()).status()).isEqualTo(200);
+            write(s, get("/apix?next=/api/x"));
+            assertThat(HttpExchange.read(s.getInputStream()).status()).isEqualTo(200);
+        }
+        assertThat(api.nextHead()).startsWith("GET /api/x?q=%zz&next=/apix HTTP/1.1\r\n");
+        assertThat(backend.nextHead()).startsWith("GET /apix?next=/api/x HTTP/1.1\r\n");
+        assertThat(own()).as("requests on the own path").isEqualTo(2);
+    }
+
+    @Test
     void shouldCloseAConnectionIdleForTheIdleTimeout() throws Exception {
         start(Duration.ofMillis(300));
         try (Socket s = client()) {
