@@ -5,6 +5,7 @@ import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntFunction;
 
 /**
  * The keys of the routing table in flat arrays: one open-addressing table for every host key
@@ -40,13 +41,16 @@ final class KeyTable<T> {
     static final class Arrays {
         /** {@code tag << 48 | depths << 32 | arena offset}; {@code 0} is an empty slot (offset 0 is unused). */
         final long[] slots;
-        /** The route of each slot, or {@code null}. */
+        /**
+         * The route of each slot, or {@code null}: an array of the table's route type (see
+         * {@link KeyTable#KeyTable}), so that a reader that knows the type reads a route without a type check.
+         */
         final Object[] routes;
         final byte[] arena;
 
-        Arrays(int capacity, int arenaBytes) {
+        Arrays(int capacity, int arenaBytes, IntFunction<? extends Object[]> newRoutes) {
             slots = new long[capacity];
-            routes = new Object[capacity];
+            routes = newRoutes.apply(capacity);
             arena = new byte[arenaBytes + PADDING];
         }
     }
@@ -64,9 +68,14 @@ final class KeyTable<T> {
 
     private final Shard[] shards = new Shard[SHARDS];
 
-    KeyTable() {
+    /**
+     * An empty table whose route arrays {@code newRoutes} makes ({@code Pool[]::new}): a route read from an
+     * array of its own type needs no check of the object's type, which would read the object (a cache miss in
+     * a large table) before a lookup that only returns it could finish.
+     */
+    KeyTable(IntFunction<T[]> newRoutes) {
         for (int s = 0; s < SHARDS; s++) {
-            shards[s] = new Shard();
+            shards[s] = new Shard(newRoutes);
         }
     }
 
@@ -414,7 +423,14 @@ final class KeyTable<T> {
      * region or more, which takes whole regions), and a rebuild copies one shard at a time.
      */
     private static final class Shard {
-        volatile Arrays arrays = new Arrays(MIN_CAPACITY, MIN_ARENA);
+        private final IntFunction<? extends Object[]> newRoutes;
+        volatile Arrays arrays;
+
+        Shard(IntFunction<? extends Object[]> newRoutes) {
+            this.newRoutes = newRoutes;
+            arrays = new Arrays(MIN_CAPACITY, MIN_ARENA, newRoutes);
+        }
+
         /** Entries with a route or a path depth; written under the caller's lock. */
         int live;
         /** Slots taken by live and dead entries. */
@@ -478,7 +494,7 @@ final class KeyTable<T> {
             if (arenaBytes > Integer.MAX_VALUE - 16) {
                 throw new IllegalStateException("route keys: over 1 GB of characters");
             }
-            Arrays a = new Arrays(capacity, (int) arenaBytes);
+            Arrays a = new Arrays(capacity, (int) arenaBytes, newRoutes);
             int mask = capacity - 1;
             int at = 1;
             for (int j = 0; j < old.slots.length; j++) {

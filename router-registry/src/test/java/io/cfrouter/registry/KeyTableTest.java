@@ -13,7 +13,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** The flat key table on its own: keys, regions of requests, dead entries, rebuilds, wide characters. */
 class KeyTableTest {
 
-    private final KeyTable<String> table = new KeyTable<>();
+    private final KeyTable<String> table = new KeyTable<>(String[]::new);
 
     /** What a lookup finds for the request host region {@code [*]host} with {@code path}, or null. */
     private String find(boolean star, String host, String path) {
