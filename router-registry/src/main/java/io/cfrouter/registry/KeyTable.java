@@ -510,7 +510,10 @@ final class KeyTable<T> {
                     i = (i + 1) & mask;
                 }
                 a.slots[i] = s & 0xffff_ffff_0000_0000L | at;
-                a.routes[i] = old.routes[j];
+                // One element by arraycopy: both arrays are of the route type, which the copy checks once, where
+                // an array store would check each route's own type, reading every live route object (a cache
+                // miss each in a large table).
+                System.arraycopy(old.routes, j, a.routes, i, 1);
                 at += length;
             }
             used = live;
