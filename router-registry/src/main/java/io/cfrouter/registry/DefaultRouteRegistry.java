@@ -108,7 +108,9 @@ final class DefaultRouteRegistry implements RouteRegistry {
         if (host == null) {
             return null;
         }
-        if (path != null && path.indexOf('%') >= 0) {
+        int escape;
+        // An escape only in the query (a '?' before it) is not decoded: the query takes no part in matching.
+        if (path != null && (escape = path.indexOf('%')) >= 0 && path.lastIndexOf('?', escape) < 0) {
             path = decodePath(path);
             if (path == null) {
                 return null;

@@ -34,7 +34,7 @@ public interface RouteRegistry {
      * whole-segment prefix of the request path ({@code app.com/bar} serves {@code /bar}, {@code /bar/} and
      * {@code /bar/x}, not {@code /barx}), or the host's host-only route.
      *
-     * <p>Lock-free; allocates nothing when the path has no {@code %} escape.
+     * <p>Lock-free; allocates nothing when the path has no {@code %} escape before any query.
      *
      * @param host the request's {@code Host}: any case; a port is ignored; an IPv6 literal with or without
      *             brackets ({@code [::1]:8081}); {@code null} matches nothing

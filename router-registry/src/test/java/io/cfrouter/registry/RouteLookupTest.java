@@ -132,6 +132,26 @@ class RouteLookupTest {
     }
 
     @Test
+    void shouldAllocateNothingForAnEscapeInTheQueryOnly() {
+        route("app.com/bar");
+        com.sun.management.ThreadMXBean threads =
+                (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long thread = Thread.currentThread().getId();
+        assertThat(match("app.com", "/bar/x?q=a%20b")).isEqualTo("app.com/bar"); // the thread's buffer made
+
+        long before = threads.getThreadAllocatedBytes(thread);
+        int found = 0;
+        for (int i = 0; i < 1_000; i++) {
+            found += registry.lookup("app.com", "/bar/x?q=a%20b&next=%2Fother") != null ? 1 : 0;
+        }
+        long allocated = threads.getThreadAllocatedBytes(thread) - before;
+
+        assertThat(found).isEqualTo(1_000);
+        // A decoded copy of the path would be a string and its buffers per lookup: well over 100 KB here.
+        assertThat(allocated).as("bytes allocated by 1 000 lookups").isLessThan(8_000);
+    }
+
+    @Test
     void shouldHandleIpv6LiteralHosts() {
         route("[::1]:8081/x");
         route("[fe80::1]");
