@@ -139,6 +139,17 @@ final class EndpointState {
     }
 
     /**
+     * The hash of the address {@code host:port}. Not {@code host.hashCode() * 31 + port}: addresses on a
+     * platform are cells' IPs that differ in their last characters times ports that count up from one base
+     * (61000 on Diego), and {@code 31} times a host hash one character apart plus a port 31 apart is the same
+     * number. With that hash the benchmark's 165 536 addresses had 44 453 distinct hashes, and adding a new
+     * address read 6.3 states on average; with this one, 165 536 and 1.9.
+     */
+    static int hash(String host, int port) {
+        return host.hashCode() * 0x9E3779B9 + port;
+    }
+
+    /**
      * The states by address, read and written only under the registry's write lock: 16 {@link Shard}s
      * chosen by hash bits, so that no slot array is a humongous object for G1 (half a region or more,
      * which takes whole regions) at 100 000 addresses.
@@ -153,7 +164,7 @@ final class EndpointState {
         }
 
         private Shard shard(String host, int port) {
-            return shards[(host.hashCode() * 31 + port) * 0x85EBCA6B >>> 28];
+            return shards[hash(host, port) * 0x85EBCA6B >>> 28];
         }
 
         EndpointState get(String host, int port) {
@@ -182,7 +193,7 @@ final class EndpointState {
         private int size;
 
         private static int index(String host, int port, int mask) {
-            return KeyTable.spread(host.hashCode() * 31 + port) & mask;
+            return KeyTable.spread(hash(host, port)) & mask;
         }
 
         EndpointState get(String host, int port) {
