@@ -21,6 +21,12 @@ final class EndpointCanonicaliser {
     private static final int MAP_SLOTS = 1 << 10;
 
     private final String[] strings = new String[STRING_SLOTS];
+    /**
+     * The hash of each slot's string: a value the slot does not hold (a new app id, most of the time) is told
+     * apart without reading the cached string, a cache miss or two (the object, then its bytes, as strings such
+     * as UUIDs are all of one length) out of 16 384 slots of strings. 64 KB.
+     */
+    private final int[] stringHashes = new int[STRING_SLOTS];
     private final Object[] maps = new Object[MAP_SLOTS];
     /** The last endpoint canonicalised: a registration brings one endpoint for each of its routes. */
     private Endpoint lastIn;
@@ -57,12 +63,16 @@ final class EndpointCanonicaliser {
         if (s.isEmpty()) {
             return "";
         }
-        int slot = KeyTable.spread(s.hashCode()) & (STRING_SLOTS - 1);
-        String cached = strings[slot];
-        if (s.equals(cached)) {
-            return cached;
+        int hash = s.hashCode();
+        int slot = KeyTable.spread(hash) & (STRING_SLOTS - 1);
+        if (stringHashes[slot] == hash) {
+            String cached = strings[slot];
+            if (s.equals(cached)) {
+                return cached;
+            }
         }
         strings[slot] = s;
+        stringHashes[slot] = hash;
         return s;
     }
 
