@@ -357,7 +357,7 @@ final class KeyTable<T> {
             Arrays a = shard.arrays;
             boolean wasLive = isLive(a, i);
             ROUTE.setRelease(a.routes, i, route);
-            shard.count(wasLive, isLive(a, i));
+            shard.count(a, i, wasLive);
         }
     }
 
@@ -374,7 +374,7 @@ final class KeyTable<T> {
             Arrays a = shard.arrays;
             boolean wasLive = isLive(a, i);
             SLOT.setRelease(a.slots, i, a.slots[i] & ~DEPTH_BITS | (long) depths << 32);
-            shard.count(wasLive, isLive(a, i));
+            shard.count(a, i, wasLive);
         }
     }
 
@@ -438,9 +438,16 @@ final class KeyTable<T> {
         /** Arena bytes written, including those of dead entries; byte 0 is never used. */
         int arenaUsed = 1;
 
-        void count(boolean wasLive, boolean isLive) {
+        /** Arena bytes of the live entries (headers and keys): what a rebuild copies. */
+        int liveBytes;
+
+        /** Counts slot {@code i} of {@code a} in or out of {@link #live} after a write, if it changed. */
+        void count(Arrays a, int i, boolean wasLive) {
+            boolean isLive = isLive(a, i);
             if (wasLive != isLive) {
-                live += isLive ? 1 : -1;
+                int sign = isLive ? 1 : -1;
+                live += sign;
+                liveBytes += sign * storedLength(a.arena, (int) a.slots[i]);
             }
         }
 
@@ -484,13 +491,7 @@ final class KeyTable<T> {
             while (capacity > MIN_CAPACITY && (live + 1) * 8L < capacity) {
                 capacity >>= 1;
             }
-            int liveBytes = 1;
-            for (int i = 0; i < old.slots.length; i++) {
-                if (isLive(old, i)) {
-                    liveBytes += storedLength(old.arena, (int) old.slots[i]);
-                }
-            }
-            long arenaBytes = Math.max(MIN_ARENA, (liveBytes + extraBytes) * 3L / 2);
+            long arenaBytes = Math.max(MIN_ARENA, (1L + liveBytes + extraBytes) * 3 / 2);
             if (arenaBytes > Integer.MAX_VALUE - 16) {
                 throw new IllegalStateException("route keys: over 1 GB of characters");
             }
@@ -516,6 +517,7 @@ final class KeyTable<T> {
                 System.arraycopy(old.routes, j, a.routes, i, 1);
                 at += length;
             }
+            assert at == 1 + liveBytes : "live bytes counted " + liveBytes + ", copied " + (at - 1);
             used = live;
             arenaUsed = at;
             arrays = a;
