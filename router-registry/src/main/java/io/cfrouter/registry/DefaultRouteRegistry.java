@@ -57,6 +57,9 @@ final class DefaultRouteRegistry implements RouteRegistry {
     private final int maxConns;
 
     private final KeyTable<Pool> table = new KeyTable<>(Pool[]::new);
+    /** The writers' prepared keys (under the write lock): an update's route key, and its host's. */
+    private final KeyTable.Key writeKey = new KeyTable.Key();
+    private final KeyTable.Key writeHost = new KeyTable.Key();
     /**
      * For each host with path routes, how many there are of each segment count (index 1-16, 16 counting
      * every deeper one too): what keeps the host's depth set in {@link #table} exact. Under the write lock.
@@ -369,13 +372,14 @@ final class DefaultRouteRegistry implements RouteRegistry {
         try {
             events = listeners.isEmpty() ? null : new ArrayList<>(2);
             String k = lowerKey(key);
-            Pool pool = table.route(k);
+            KeyTable.Key kk = KeyTable.prepare(writeKey, k);
+            Pool pool = table.route(kk);
             LoadBalancing balancing = endpoint.loadBalancing() != null ? endpoint.loadBalancing()
                     : defaultLoadBalancing;
             if (pool == null) {
                 pool = new Pool(key, balancing);
                 pool.members = newMember(endpoint, now);
-                addRoute(k, pool);
+                addRoute(k, kk, pool);
                 routeCount++;
                 add(events, RegistryEvent.Type.ROUTE_ADDED, pool.routeKey, null);
                 add(events, RegistryEvent.Type.ENDPOINT_ADDED, pool.routeKey, endpoint);
@@ -415,14 +419,15 @@ final class DefaultRouteRegistry implements RouteRegistry {
         try {
             events = listeners.isEmpty() ? null : new ArrayList<>(2);
             String k = lowerKey(key);
-            Pool pool = table.route(k);
+            KeyTable.Key kk = KeyTable.prepare(writeKey, k);
+            Pool pool = table.route(kk);
             if (pool == null) {
                 return;
             }
             Object members = pool.members;
             for (int i = 0, n = count(members); i < n; i++) {
                 if (at(members, i).state.hasAddress(address)) {
-                    removeMember(k, pool, i, RegistryEvent.Type.ENDPOINT_REMOVED, events);
+                    removeMember(k, kk, pool, i, RegistryEvent.Type.ENDPOINT_REMOVED, events);
                     lastUpdateNanos = ticker.read();
                     break;
                 }
@@ -433,26 +438,30 @@ final class DefaultRouteRegistry implements RouteRegistry {
         fire(events);
     }
 
-    /** Puts the new route {@code pool} at the lower-case key {@code k}. Caller holds the write lock. */
-    private void addRoute(String k, Pool pool) {
+    /**
+     * Puts the new route {@code pool} at the lower-case key {@code k}, prepared as {@code kk}. Caller holds the
+     * write lock.
+     */
+    private void addRoute(String k, KeyTable.Key kk, Pool pool) {
         int slash = k.indexOf('/');
         String host = slash < 0 ? k : k.substring(0, slash);
-        boolean hostWasThere = isWildcard(host) && hostIsThere(host);
+        KeyTable.Key hk = slash < 0 ? kk : KeyTable.prepare(writeHost, host);
+        boolean hostWasThere = isWildcard(host) && hostIsThere(hk);
         if (slash < 0) {
-            table.setRoute(k, pool);
+            table.setRoute(kk, pool);
         } else {
             int depth = pathDepth(k, slash);
             int[] counts = pathDepthCounts.get(host);
             if (counts == null) {
                 pathDepthCounts.put(host, counts = new int[LAST_PATH_DEPTH + 1]);
-                countPathHost(host, 1);
+                countPathHost(hk.hash(), 1);
             }
             if (counts[depth] == 0 && pathDepthHosts[depth]++ == 0) {
                 pathDepths |= 1 << depth - 1; // before the key is in the table: see pathDepths
             }
-            table.setRoute(k, pool);
+            table.setRoute(kk, pool);
             if (counts[depth]++ == 0) {
-                table.setPathDepths(host, table.pathDepths(host) | 1 << depth - 1);
+                table.setPathDepths(hk, table.pathDepths(hk) | 1 << depth - 1);
             }
         }
         if (isWildcard(host) && !hostWasThere) {
@@ -460,27 +469,31 @@ final class DefaultRouteRegistry implements RouteRegistry {
         }
     }
 
-    /** Takes the emptied route at the lower-case key {@code k} out. Caller holds the write lock. */
-    private void removeRoute(String k) {
+    /**
+     * Takes the emptied route at the lower-case key {@code k}, prepared as {@code kk}, out. Caller holds the
+     * write lock.
+     */
+    private void removeRoute(String k, KeyTable.Key kk) {
         int slash = k.indexOf('/');
         String host = slash < 0 ? k : k.substring(0, slash);
-        table.setRoute(k, null);
+        KeyTable.Key hk = slash < 0 ? kk : KeyTable.prepare(writeHost, host);
+        table.setRoute(kk, null);
         if (slash >= 0) {
             int depth = pathDepth(k, slash);
             int[] counts = pathDepthCounts.get(host);
             if (--counts[depth] == 0) {
-                int depths = table.pathDepths(host) & ~(1 << depth - 1);
-                table.setPathDepths(host, depths);
+                int depths = table.pathDepths(hk) & ~(1 << depth - 1);
+                table.setPathDepths(hk, depths);
                 if (--pathDepthHosts[depth] == 0) {
                     pathDepths &= ~(1 << depth - 1); // after the key left the table: see pathDepths
                 }
                 if (depths == 0) {
                     pathDepthCounts.remove(host);
-                    countPathHost(host, -1);
+                    countPathHost(hk.hash(), -1);
                 }
             }
         }
-        if (isWildcard(host) && !hostIsThere(host)) {
+        if (isWildcard(host) && !hostIsThere(hk)) {
             countWildcard(host, -1);
         }
     }
@@ -501,7 +514,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
         return k;
     }
 
-    private boolean hostIsThere(String host) {
+    private boolean hostIsThere(KeyTable.Key host) {
         return table.route(host) != null || table.pathDepths(host) != 0;
     }
 
@@ -536,9 +549,9 @@ final class DefaultRouteRegistry implements RouteRegistry {
         return (pathHosts[bucket >>> 6] >>> bucket & 1) != 0;
     }
 
-    /** Counts the lower-case {@code host} in or out of the hosts with path routes ({@link #pathHosts}). */
-    private void countPathHost(String host, int change) {
-        int bucket = pathHostBucket(host);
+    /** Counts the host whose {@link KeyTable#hash} is {@code hash} in or out of {@link #pathHosts}. */
+    private void countPathHost(int hash, int change) {
+        int bucket = bucket(hash);
         int count = pathHostCounts[bucket] += change;
         long bit = 1L << bucket;
         pathHosts[bucket >>> 6] = count > 0 ? pathHosts[bucket >>> 6] | bit : pathHosts[bucket >>> 6] & ~bit;
@@ -591,10 +604,11 @@ final class DefaultRouteRegistry implements RouteRegistry {
     }
 
     /**
-     * Removes member {@code i} of {@code pool}, whose lower-case key is {@code k}, and the route if it empties.
-     * Caller holds the write lock.
+     * Removes member {@code i} of {@code pool}, whose lower-case key is {@code k} (prepared as {@code kk}), and the
+     * route if it empties. Caller holds the write lock.
      */
-    private void removeMember(String k, Pool pool, int i, RegistryEvent.Type type, List<RegistryEvent> events) {
+    private void removeMember(String k, KeyTable.Key kk, Pool pool, int i, RegistryEvent.Type type,
+                              List<RegistryEvent> events) {
         Object members = pool.members;
         Member gone = at(members, i);
         add(events, type, pool.routeKey, gone.endpoint);
@@ -621,7 +635,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
             return;
         }
         pool.members = NO_MEMBERS;
-        removeRoute(k);
+        removeRoute(k, kk);
         routeCount--;
         add(events, RegistryEvent.Type.ROUTE_REMOVED, pool.routeKey, null);
     }
@@ -649,14 +663,15 @@ final class DefaultRouteRegistry implements RouteRegistry {
                     break;
                 }
                 String k = lowerKey(pool.routeKey);
-                if (table.route(k) != pool) {
+                KeyTable.Key kk = KeyTable.prepare(writeKey, k);
+                if (table.route(kk) != pool) {
                     continue; // gone since the sweep read it
                 }
                 boolean tell = !listeners.isEmpty();
                 Object members = pool.members;
                 for (int i = count(members) - 1; i >= 0; i--) {
                     if (at(members, i).isStale(nowNanos)) {
-                        removeMember(k, pool, i, RegistryEvent.Type.ENDPOINT_PRUNED, tell ? events : null);
+                        removeMember(k, kk, pool, i, RegistryEvent.Type.ENDPOINT_PRUNED, tell ? events : null);
                         pruned++;
                     }
                 }

@@ -301,46 +301,69 @@ final class KeyTable<T> {
 
     // ---- writers (the caller holds the registry's write lock) -------------------------------------------
 
-    /** The bytes of the key a writer works on ({@link #keyBytes(String)}); under the caller's lock. */
-    private byte[] keyBytes = new byte[256];
+    /**
+     * A key prepared for a writer ({@link #prepare}): its lower-case bytes and their hash, so that an update that
+     * asks for one key two or three times (its route, then setting it; a host's route, then its path depths)
+     * lowers and hashes it once. One writer's, under its lock; it holds no reference to the key (a reference
+     * stored per update would cost a collector's write barrier: G1's fences).
+     */
+    static final class Key {
+        private byte[] bytes = new byte[256];
+        private int length;
+        private int hash;
 
-    /** Puts the bytes of the lower-case {@code key} into {@link #keyBytes}; returns how many. */
-    private int keyBytes(String key) {
-        int room = key.length() * MAX_BYTES_PER_CHAR + PADDING;
-        if (keyBytes.length < room) {
-            keyBytes = new byte[room];
+        /** {@link KeyTable#hash} of the key. */
+        int hash() {
+            return hash;
         }
-        return lowerInto(key, 0, key.length(), keyBytes, 0);
+    }
+
+    /** A key for the {@code String} methods below. */
+    private final Key scratch = new Key();
+
+    /** Fills {@code into} with the lower-case {@code key}'s bytes and hash; returns it. */
+    static Key prepare(Key into, String key) {
+        int room = key.length() * MAX_BYTES_PER_CHAR + PADDING;
+        if (into.bytes.length < room) {
+            into.bytes = new byte[room];
+        }
+        into.length = lowerInto(key, 0, key.length(), into.bytes, 0);
+        into.hash = hash(into.bytes, 0, into.length);
+        return into;
     }
 
     /** The slot of the lower-case {@code key} in its shard's current arrays, or {@code -1}. */
     int slot(String key) {
-        int n = keyBytes(key);
-        int hash = hash(keyBytes, 0, n);
-        return find(arrays(hash), hash, false, keyBytes, 0, n);
+        Key k = prepare(scratch, key);
+        return find(arrays(k.hash), k.hash, false, k.bytes, 0, k.length);
     }
 
     /** {@link #hash} of the lower-case {@code key}. */
     int hash(String key) {
-        int n = keyBytes(key);
-        return hash(keyBytes, 0, n);
+        return prepare(scratch, key).hash;
     }
 
     /** The route of the lower-case {@code key}, or {@code null}. */
     T route(String key) {
-        int n = keyBytes(key);
-        int hash = hash(keyBytes, 0, n);
-        Arrays a = arrays(hash);
-        int i = find(a, hash, false, keyBytes, 0, n);
+        return route(prepare(scratch, key));
+    }
+
+    /** The route of the prepared key {@code k}, or {@code null}. */
+    T route(Key k) {
+        Arrays a = arrays(k.hash);
+        int i = find(a, k.hash, false, k.bytes, 0, k.length);
         return i < 0 ? null : route(a, i);
     }
 
     /** The path depths under the lower-case host {@code key}; 0 if it has none. */
     int pathDepths(String key) {
-        int n = keyBytes(key);
-        int hash = hash(keyBytes, 0, n);
-        Arrays a = arrays(hash);
-        int i = find(a, hash, false, keyBytes, 0, n);
+        return pathDepths(prepare(scratch, key));
+    }
+
+    /** The path depths under the prepared host key {@code k}; 0 if it has none. */
+    int pathDepths(Key k) {
+        Arrays a = arrays(k.hash);
+        int i = find(a, k.hash, false, k.bytes, 0, k.length);
         return i < 0 ? 0 : depths(a.slots[i]);
     }
 
@@ -349,10 +372,14 @@ final class KeyTable<T> {
      * the entry dead unless it has path depths.
      */
     void setRoute(String key, T route) {
-        int n = keyBytes(key);
-        int hash = hash(keyBytes, 0, n);
-        Shard shard = shards[shard(hash)];
-        int i = route == null ? find(shard.arrays, hash, false, keyBytes, 0, n) : shard.add(hash, keyBytes, n);
+        setRoute(prepare(scratch, key), route);
+    }
+
+    /** {@link #setRoute(String, Object)} for the prepared key {@code k}. */
+    void setRoute(Key k, T route) {
+        Shard shard = shards[shard(k.hash)];
+        int i = route == null ? find(shard.arrays, k.hash, false, k.bytes, 0, k.length)
+                : shard.add(k.hash, k.bytes, k.length);
         if (i >= 0) {
             Arrays a = shard.arrays;
             boolean wasLive = isLive(a, i);
@@ -366,10 +393,14 @@ final class KeyTable<T> {
      * the key if it has no slot.
      */
     void setPathDepths(String key, int depths) {
-        int n = keyBytes(key);
-        int hash = hash(keyBytes, 0, n);
-        Shard shard = shards[shard(hash)];
-        int i = depths == 0 ? find(shard.arrays, hash, false, keyBytes, 0, n) : shard.add(hash, keyBytes, n);
+        setPathDepths(prepare(scratch, key), depths);
+    }
+
+    /** {@link #setPathDepths(String, int)} for the prepared host key {@code k}. */
+    void setPathDepths(Key k, int depths) {
+        Shard shard = shards[shard(k.hash)];
+        int i = depths == 0 ? find(shard.arrays, k.hash, false, k.bytes, 0, k.length)
+                : shard.add(k.hash, k.bytes, k.length);
         if (i >= 0) {
             Arrays a = shard.arrays;
             boolean wasLive = isLive(a, i);
