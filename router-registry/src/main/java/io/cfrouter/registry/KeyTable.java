@@ -318,7 +318,10 @@ final class KeyTable<T> {
         }
     }
 
-    /** A key for the {@code String} methods below. */
+    /**
+     * The key of the {@code String} methods below, which this class's tests and the registry's test-only
+     * bucket queries use; the registry's writes prepare keys of their own.
+     */
     private final Key scratch = new Key();
 
     /** Fills {@code into} with the lower-case {@code key}'s bytes and hash; returns it. */
