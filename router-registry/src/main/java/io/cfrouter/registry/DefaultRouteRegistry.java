@@ -384,7 +384,12 @@ final class DefaultRouteRegistry implements RouteRegistry {
                 add(events, RegistryEvent.Type.ROUTE_ADDED, pool.routeKey, null);
                 add(events, RegistryEvent.Type.ENDPOINT_ADDED, pool.routeKey, endpoint);
             } else {
-                pool.loadBalancing = balancing;
+                if (pool.loadBalancing != balancing) {
+                    // Stored only when it changes: a store of a reference into the old pool is a full fence
+                    // (volatile) and dirties a card that G1's refinement threads must then scan, on every
+                    // re-registration that changes nothing.
+                    pool.loadBalancing = balancing;
+                }
                 Object members = pool.members;
                 int i = indexOf(members, endpoint.host(), endpoint.port());
                 if (i < 0) {
