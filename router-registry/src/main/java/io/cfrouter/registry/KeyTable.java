@@ -354,8 +354,14 @@ final class KeyTable<T> {
     /** The route of the prepared key {@code k}, or {@code null}. */
     T route(Key k) {
         Arrays a = arrays(k.hash);
-        int i = find(a, k.hash, false, k.bytes, 0, k.length);
-        return i < 0 ? null : route(a, i);
+        for (int i = candidate(a, k.hash, home(a, k.hash)); i >= 0; i = candidate(a, k.hash, next(a, i))) {
+            // Read before the comparison, so that its cache miss overlaps the key's (as the lookup does).
+            T route = route(a, i);
+            if (keyAt(a, i, false, k.bytes, 0, k.length)) {
+                return route;
+            }
+        }
+        return null;
     }
 
     /** The path depths under the lower-case host {@code key}; 0 if it has none. */
