@@ -108,6 +108,24 @@ class RouteTableTest {
     }
 
     @Test
+    void shouldLeaveARouteHeldAcrossItsRemovalEmpty() {
+        registry.register(APP, Endpoint.of("10.0.0.1", 80));
+        registry.register(API, endpoint("10.0.0.2", 80, "b", Duration.ofSeconds(30)));
+        Route unregistered = registry.lookup("app.com", "/");
+        Route pruned = registry.lookup("app.com", "/api");
+
+        registry.unregister(APP, "10.0.0.1:80");
+        ticker.advance(Duration.ofSeconds(31));
+        assertThat(registry.pruneStale(ticker.read())).isEqualTo(1);
+
+        for (Route gone : List.of(unregistered, pruned)) {
+            assertThat(gone.endpoints()).isEmpty();
+            assertThat(gone.iterator(null).next()).isNull();
+        }
+        assertThat(unregistered.key()).isEqualTo(APP);
+    }
+
+    @Test
     void shouldIgnoreUnregisteringAnUnknownRouteOrAddress() {
         registry.register(APP, Endpoint.of("10.0.0.1", 80));
         long before = registry.lastUpdateNanos();
