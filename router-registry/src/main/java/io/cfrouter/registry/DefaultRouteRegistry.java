@@ -668,11 +668,12 @@ final class DefaultRouteRegistry implements RouteRegistry {
                 if (pruningSuspended) {
                     break;
                 }
+                if (pool.members == null) {
+                    continue; // gone since the sweep read it: a route leaves the table only emptied, to null
+                }
                 String k = lowerKey(pool.routeKey);
                 KeyTable.Key kk = KeyTable.prepare(writeKey, k);
-                if (table.route(kk) != pool) {
-                    continue; // gone since the sweep read it
-                }
+                assert table.route(kk) == pool : pool.routeKey;
                 boolean tell = !listeners.isEmpty();
                 Object members = pool.members;
                 for (int i = count(members) - 1; i >= 0; i--) {
