@@ -538,7 +538,7 @@ final class DefaultRouteRegistry implements RouteRegistry {
         return segments;
     }
 
-    /** The bucket of host hashes of the lower-case {@code host} (writers, and tests). */
+    /** The bucket of host hashes of the lower-case {@code host} (tests; writers pass a prepared key's hash). */
     int pathHostBucket(String host) {
         return bucket(table.hash(host));
     }
@@ -835,7 +835,8 @@ final class DefaultRouteRegistry implements RouteRegistry {
      * through {@link #count} and {@link #at}. Gone is {@code null} rather than an empty array because a sweep
      * empties 100 000 pools at a time: a store of a reference into an old object, under G1, dirties its card for
      * the concurrent refinement threads to scan (they took a core from the sweep and its lookups: sweeps of
-     * 124-160 ms wall clock for 73-95 ms of CPU), where a store of {@code null} dirties nothing.
+     * 121-156 ms wall clock for 75-95 ms of CPU, docs/performance.md, session 10), where a store of {@code null}
+     * dirties nothing.
      */
     final class Pool implements Route {
         private static final VarHandle NEXT;
