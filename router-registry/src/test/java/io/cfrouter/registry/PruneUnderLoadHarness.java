@@ -39,8 +39,9 @@ public final class PruneUnderLoadHarness {
             endpoints[i] = BenchmarkTables.endpoint(i);
             requests[i] = BenchmarkTables.request(i);
         }
-        double[] sweepMillis = new double[rounds - WARM_UP_ROUNDS];
-        double[] sweepCpuMillis = new double[rounds - WARM_UP_ROUNDS];
+        int summarised = Math.max(0, rounds - WARM_UP_ROUNDS); // 1 or 2 rounds: printed, not summarised
+        double[] sweepMillis = new double[summarised];
+        double[] sweepCpuMillis = new double[summarised];
         long slowDuring = 0;
         long slowAlone = 0;
         for (int round = 1; round <= rounds; round++) {
@@ -94,7 +95,7 @@ public final class PruneUnderLoadHarness {
                 slowAlone += alone.slow;
             }
         }
-        if (rounds > WARM_UP_ROUNDS) {
+        if (summarised > 0) {
             Arrays.sort(sweepMillis);
             Arrays.sort(sweepCpuMillis);
             System.out.printf("rounds %d-%d: sweep median %.1f ms (max %.1f), on CPU median %.1f ms (max %.1f); "
