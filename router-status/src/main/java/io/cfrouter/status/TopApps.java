@@ -1,16 +1,12 @@
 package io.cfrouter.status;
 
-import io.cfrouter.core.PerThread;
-
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Requests per application over the last minute, for {@code top10_app_requests}.
@@ -20,20 +16,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * eviction work. The requests of the last sixty seconds are estimated as the current minute's count plus
  * the share of the previous minute's count that still lies within the last sixty seconds.
  *
- * <p>Each recording thread counts into its own table of the minute, and only that thread writes its
- * counters (plain increments published with opaque stores); {@link #top} adds the threads' tables up. A
- * counter shared by the threads, even a {@code LongAdder}, puts a cache line that both cores write on the
- * path of every request: a {@code LongAdder} only spreads into cells once its threads collide, and with
- * many applications they rarely do, so each stays a single field whose line moves from one core's cache
- * to the other's on most requests.
- *
- * <p>Cardinality is bounded: a minute holds at most {@code maxApps} counters over all threads (an
- * application recorded by two threads takes two). Later newcomers in that minute are only counted in
- * {@link #untracked()}; a busy application arrives early in every minute, so the top ten stay right unless
- * more than {@code maxApps} applications are busy at once.
+ * <p>Cardinality is bounded: a minute tracks at most {@code maxApps} applications. Later newcomers in that
+ * minute are only counted in {@link #untracked()}; a busy application arrives early in every minute, so
+ * the top ten stay right unless more than {@code maxApps} applications are busy at once.
  *
  * <p>{@link #record} is thread-safe and lock-free, allocating only for an application's first request
- * on a thread in a minute; {@link #rotate} and {@link #top} are called under the owner's tick lock.
+ * in a minute; {@link #rotate} and {@link #top} are called under the owner's tick lock.
  */
 final class TopApps {
 
@@ -49,29 +37,16 @@ final class TopApps {
 
     /** Counts one request for {@code appId}. */
     void record(String appId) {
-        Tally tally = current.local.get();
-        AtomicLong counter = tally.counts.get(appId);
+        Minute minute = current;
+        LongAdder counter = minute.counts.get(appId);
         if (counter == null) {
-            counter = newCounter(tally, appId);
-            if (counter == null) {
-                increment(tally.untracked);
+            if (minute.counts.size() >= maxApps) {
+                minute.untracked.increment();
                 return;
             }
+            counter = minute.counts.computeIfAbsent(appId, id -> new LongAdder());
         }
-        increment(counter);
-    }
-
-    /** A counter for the thread's first request of {@code appId} this minute, or null when the minute is full. */
-    private AtomicLong newCounter(Tally tally, String appId) {
-        AtomicInteger counters = tally.minute.counters;
-        // Read before adding: once the minute is full, its count is no longer written, so the threads that
-        // keep looking at it all read one line that stays in their caches.
-        if (counters.get() >= maxApps || counters.getAndIncrement() >= maxApps) {
-            return null;
-        }
-        AtomicLong counter = new AtomicLong();
-        tally.counts.put(appId, counter);
-        return counter;
+        counter.increment();
     }
 
     /** Starts a new minute at {@code nowNanos}; after {@code rotations} above one, nothing is remembered. */
@@ -85,7 +60,7 @@ final class TopApps {
 
     /** Requests not attributed to an application because the minute's table was full. */
     long untracked() {
-        return current.untracked() + previous.untracked();
+        return current.untracked.sum() + previous.untracked.sum();
     }
 
     /** The {@code limit} busiest applications of the last sixty seconds, busiest first. */
@@ -94,8 +69,12 @@ final class TopApps {
         double elapsed = Math.min(1.0, Math.max(0, nowNanos - cur.startNanos) / (double) minuteNanos);
         double previousShare = 1.0 - elapsed;
         Map<String, Double> perMinute = new HashMap<>();
-        previous.addTo(perMinute, previousShare);
-        cur.addTo(perMinute, 1.0);
+        for (Map.Entry<String, LongAdder> e : previous.counts.entrySet()) {
+            perMinute.merge(e.getKey(), e.getValue().sum() * previousShare, Double::sum);
+        }
+        for (Map.Entry<String, LongAdder> e : cur.counts.entrySet()) {
+            perMinute.merge(e.getKey(), (double) e.getValue().sum(), Double::sum);
+        }
         List<Map.Entry<String, Double>> sorted = new ArrayList<>(perMinute.entrySet());
         sorted.removeIf(e -> e.getValue() < 0.5); // would show as 0 rpm
         sorted.sort(Map.Entry.<String, Double>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()));
@@ -111,56 +90,14 @@ final class TopApps {
         return out;
     }
 
-    /** Single writer: the owning thread reads its own count and publishes the next one. */
-    private static void increment(AtomicLong counter) {
-        counter.setOpaque(counter.getPlain() + 1);
-    }
-
-    /** One minute's counts: a tally per recording thread. */
+    /** One minute's counts. */
     private static final class Minute {
         final long startNanos;
-        final CopyOnWriteArrayList<Tally> tallies = new CopyOnWriteArrayList<>();
-        final PerThread<Tally> local = PerThread.withInitial(this::newTally);
-        /** Counters made this minute over all threads, against the cap. */
-        final AtomicInteger counters = new AtomicInteger();
+        final ConcurrentHashMap<String, LongAdder> counts = new ConcurrentHashMap<>();
+        final LongAdder untracked = new LongAdder();
 
         Minute(long startNanos) {
             this.startNanos = startNanos;
-        }
-
-        private Tally newTally() {
-            Tally tally = new Tally(this);
-            tallies.add(tally);
-            return tally;
-        }
-
-        /** Adds every application's count, times {@code share}, into {@code perMinute}. */
-        void addTo(Map<String, Double> perMinute, double share) {
-            for (Tally tally : tallies) {
-                tally.counts.forEach((app, count) -> perMinute.merge(app, count.getOpaque() * share, Double::sum));
-            }
-        }
-
-        long untracked() {
-            long sum = 0;
-            for (Tally tally : tallies) {
-                sum += tally.untracked.getOpaque();
-            }
-            return sum;
-        }
-    }
-
-    /**
-     * One thread's counts in one minute. Only that thread writes; readers may read at any time, so the
-     * table is concurrent although its writes are not.
-     */
-    private static final class Tally {
-        final Minute minute;
-        final ConcurrentHashMap<String, AtomicLong> counts = new ConcurrentHashMap<>();
-        final AtomicLong untracked = new AtomicLong();
-
-        Tally(Minute minute) {
-            this.minute = minute;
         }
     }
 }

@@ -3,10 +3,8 @@ package io.cfrouter.status;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 
 import static io.cfrouter.status.Records.proxied;
 import static io.cfrouter.status.Records.refused;
@@ -216,62 +214,6 @@ class RouterStatisticsTest {
         ticker.advance(Duration.ofSeconds(60)); // a fresh minute has room for newcomers
         capped.onRequest(proxied(200, Duration.ofMillis(1), "app-5", "web"));
         assertThat(top(capped.snapshot())).extracting(a -> a.get("application_id")).contains("app-5");
-    }
-
-    @Test
-    void shouldAddUpAnApplicationsRequestsFromEveryThread() throws InterruptedException {
-        CountDownLatch together = new CountDownLatch(3);
-        List<Thread> threads = new ArrayList<>();
-        for (int t = 1; t <= 3; t++) {
-            int busyRequests = 100 * t;
-            Thread thread = new Thread(() -> {
-                together.countDown();
-                awaitQuietly(together);
-                for (int i = 0; i < busyRequests; i++) {
-                    stats.onRequest(proxied(200, Duration.ofMillis(1), "busy", "web"));
-                }
-                stats.onRequest(proxied(200, Duration.ofMillis(1), "quiet", "web"));
-            });
-            threads.add(thread);
-            thread.start();
-        }
-        for (int i = 0; i < 50; i++) {
-            stats.onRequest(proxied(200, Duration.ofMillis(1), "busy", "web"));
-        }
-        for (Thread thread : threads) {
-            thread.join();
-        }
-        List<Map<String, Object>> top = top(stats.snapshot());
-        assertThat(top).extracting(a -> a.get("application_id")).containsExactly("busy", "quiet");
-        assertThat(top.get(0)).containsEntry("rpm", 650L);
-        assertThat(top.get(1)).containsEntry("rpm", 3L);
-    }
-
-    @Test
-    void shouldCapTheApplicationsOfAMinuteOverAllThreads() throws InterruptedException {
-        RouterStatistics capped = new RouterStatistics(ticker, 2, 3);
-        capped.onRequest(proxied(200, Duration.ofMillis(1), "app-1", "web"));
-        capped.onRequest(proxied(200, Duration.ofMillis(1), "app-2", "web"));
-        Thread other = new Thread(() -> {
-            capped.onRequest(proxied(200, Duration.ofMillis(1), "app-1", "web")); // the third counter
-            capped.onRequest(proxied(200, Duration.ofMillis(1), "app-3", "web")); // no room left
-            capped.onRequest(proxied(200, Duration.ofMillis(1), "app-3", "web"));
-        });
-        other.start();
-        other.join();
-        capped.onRequest(proxied(200, Duration.ofMillis(1), "app-4", "web")); // no room on this thread either
-        assertThat(top(capped.snapshot())).extracting(a -> a.get("application_id"))
-                .containsExactly("app-1", "app-2");
-        assertThat(top(capped.snapshot()).get(0)).containsEntry("rpm", 2L);
-        assertThat(capped.untrackedAppRequests()).isEqualTo(3);
-    }
-
-    private static void awaitQuietly(CountDownLatch latch) {
-        try {
-            latch.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 
     @SuppressWarnings("unchecked")
