@@ -7,6 +7,7 @@ import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -15,6 +16,7 @@ import org.openjdk.jmh.annotations.Threads;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -34,7 +36,15 @@ import java.util.concurrent.TimeUnit;
 @Threads(2)
 public class RecordingBenchmark {
 
+    private static final int RECORDS = 4096;
     private static final int[] STATUSES = {200, 200, 200, 304, 404, 200, 500, 200};
+
+    /**
+     * Applications the requests cycle over: with one, every counter is contended; with 1 000, two threads
+     * rarely count the same application at once, but they take turns writing the same lines.
+     */
+    @Param({"1", "1000"})
+    public int apps;
 
     private RequestRecord[] records;
     private RouterStatistics statistics;
@@ -44,14 +54,20 @@ public class RecordingBenchmark {
     @State(Scope.Thread)
     public static class Cursor {
         int next;
+
+        /** Threads start at different places, as two I/O threads serving different clients would. */
+        @Setup
+        public void start() {
+            next = ThreadLocalRandom.current().nextInt(RECORDS);
+        }
     }
 
     @Setup
     public void setUp() {
-        records = new RequestRecord[1024];
+        records = new RequestRecord[RECORDS];
         for (int i = 0; i < records.length; i++) {
             records[i] = Records.proxied(STATUSES[i % STATUSES.length], Duration.ofNanos(200_000 + 37_000L * i),
-                    "app-" + (i % 50), "component-" + (i % 4));
+                    "app-" + (i % apps), "component-" + (i % 4));
         }
         statistics = new RouterStatistics(Ticker.system());
         locked = new LockedStatistics();
