@@ -3,8 +3,10 @@ package io.cfrouter.status;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 
 import static io.cfrouter.status.Records.proxied;
 import static io.cfrouter.status.Records.refused;
@@ -214,6 +216,47 @@ class RouterStatisticsTest {
         ticker.advance(Duration.ofSeconds(60)); // a fresh minute has room for newcomers
         capped.onRequest(proxied(200, Duration.ofMillis(1), "app-5", "web"));
         assertThat(top(capped.snapshot())).extracting(a -> a.get("application_id")).contains("app-5");
+    }
+
+    /**
+     * Every I/O thread records: an application's requests from several threads at once all count, none lost
+     * to a racing update and no thread's left out of the sum (a per-thread design was tried in session 13).
+     */
+    @Test
+    void shouldAddUpAnApplicationsRequestsFromEveryThread() throws InterruptedException {
+        CountDownLatch together = new CountDownLatch(3);
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 1; t <= 3; t++) {
+            int busyRequests = 20_000 * t;
+            Thread thread = new Thread(() -> {
+                together.countDown();
+                awaitQuietly(together);
+                for (int i = 0; i < busyRequests; i++) {
+                    stats.onRequest(proxied(200, Duration.ofMillis(1), "busy", "web"));
+                }
+                stats.onRequest(proxied(200, Duration.ofMillis(1), "quiet", "web"));
+            });
+            threads.add(thread);
+            thread.start();
+        }
+        for (int i = 0; i < 50; i++) {
+            stats.onRequest(proxied(200, Duration.ofMillis(1), "busy", "web"));
+        }
+        for (Thread thread : threads) {
+            thread.join();
+        }
+        List<Map<String, Object>> top = top(stats.snapshot());
+        assertThat(top).extracting(a -> a.get("application_id")).containsExactly("busy", "quiet");
+        assertThat(top.get(0)).containsEntry("rpm", 120_050L);
+        assertThat(top.get(1)).containsEntry("rpm", 3L);
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @SuppressWarnings("unchecked")
