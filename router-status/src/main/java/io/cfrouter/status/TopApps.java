@@ -41,10 +41,17 @@ final class TopApps {
         LongAdder counter = minute.counts.get(appId);
         if (counter == null) {
             if (minute.counts.size() >= maxApps) {
-                minute.untracked.increment();
-                return;
+                // The admission that filled the table may have been this application's, made by another thread
+                // since the first look: the size counts it only once its counter is in, so a second look finds
+                // it. Cheap, as the first look left the same bin in the cache.
+                counter = minute.counts.get(appId);
+                if (counter == null) {
+                    minute.untracked.increment();
+                    return;
+                }
+            } else {
+                counter = minute.counts.computeIfAbsent(appId, id -> new LongAdder());
             }
-            counter = minute.counts.computeIfAbsent(appId, id -> new LongAdder());
         }
         counter.increment();
     }
