@@ -62,8 +62,9 @@ class DrainIT {
                 .build();
         backend.start();
         backendPort = ((InetSocketAddress) backend.getListenerInfo().get(0).getAddress()).getPort();
-        proxyPort = FreePort.find();
-        statusPort = FreePort.find();
+        int[] ports = FreePort.find(2);
+        proxyPort = ports[0];
+        statusPort = ports[1];
     }
 
     @AfterEach

@@ -351,13 +351,14 @@ class EmbeddingExamplesIT {
 
     /** The whole router on free ports, listening at once (no start-up delay). */
     private Router startRouter(NatsServerProcess natsServer) throws Exception {
+        int[] ports = FreePort.find(2);
         Router router = new Router(ConfigLoader.bind(ConfigFactory.parseString("""
                 host = "127.0.0.1"
                 port = %d
                 status { port = %d, user = admin, pass = secret }
                 nats = [{ host = "127.0.0.1", port = %d }]
                 start_response_delay_interval = 0s
-                """.formatted(FreePort.find(), FreePort.find(), natsServer.port()))
+                """.formatted(ports[0], ports[1], natsServer.port()))
                 .withFallback(ConfigFactory.defaultReference()).resolve()));
         toClose.add(router);
         router.start();

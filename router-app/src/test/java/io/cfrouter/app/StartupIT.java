@@ -58,12 +58,13 @@ class StartupIT {
 
     @Test
     void shouldExitWith1AndSaySoWhenNoNatsServerAnswers() {
+        int[] ports = FreePort.find(3);
         Path config = write("router.conf", """
                 host = "127.0.0.1"
                 port = %d
                 status.port = %d
                 nats = [{ host = "127.0.0.1", port = %d, user = nats, pass = s3cret }]
-                """.formatted(FreePort.find(), FreePort.find(), FreePort.find()));
+                """.formatted(ports[0], ports[1], ports[2]));
 
         try (RouterProcess router = RouterProcess.start("--config", config.toString())) {
             assertThat(router.awaitExit(TIMEOUT)).as(router.output()).isEqualTo(1);
@@ -94,8 +95,9 @@ class StartupIT {
     @Test
     void shouldAnswer503DuringTheStartDelayAndListenOnlyAfterIt() {
         nats = NatsServerProcess.start();
-        int proxyPort = FreePort.find();
-        int statusPort = FreePort.find();
+        int[] ports = FreePort.find(2);
+        int proxyPort = ports[0];
+        int statusPort = ports[1];
         Path config = write("router.conf", RouterProcess.listeners(proxyPort, statusPort, nats.port())
                 + "start_response_delay_interval = 3s\n");
 
@@ -125,8 +127,9 @@ class StartupIT {
                 .build();
         backend.start();
         int backendPort = ((InetSocketAddress) backend.getListenerInfo().get(0).getAddress()).getPort();
-        int proxyPort = FreePort.find();
-        int statusPort = FreePort.find();
+        int[] ports = FreePort.find(2);
+        int proxyPort = ports[0];
+        int statusPort = ports[1];
         Path accessLog = Files.createTempFile("cf-router-access-", ".log");
         Path config = write("gorouter.yml", """
                 ---

@@ -60,13 +60,14 @@ class StatusVarzIT {
     }
 
     private Router router(String startResponseDelay) throws ConfigLoader.InvalidConfigException {
+        int[] ports = FreePort.find(2);
         RouterSettings settings = ConfigLoader.bind(ConfigFactory.parseString("""
                 host = "127.0.0.1"
                 port = %d
                 status { port = %d, user = "", pass = "" }
                 nats = [{ host = "127.0.0.1", port = %d }]
                 start_response_delay_interval = %s
-                """.formatted(FreePort.find(), FreePort.find(), nats.port(), startResponseDelay))
+                """.formatted(ports[0], ports[1], nats.port(), startResponseDelay))
                 .withFallback(ConfigFactory.defaultReference()).resolve());
         router = new Router(settings);
         return router;

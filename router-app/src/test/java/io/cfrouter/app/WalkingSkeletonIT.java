@@ -42,13 +42,14 @@ class WalkingSkeletonIT {
         backend.start();
         backendPort = ((InetSocketAddress) backend.getListenerInfo().get(0).getAddress()).getPort();
 
+        int[] ports = FreePort.find(2);
         RouterSettings settings = ConfigLoader.bind(ConfigFactory.parseString("""
                 host = "127.0.0.1"
                 port = %d
                 status { port = %d, user = admin, pass = secret }
                 nats = [{ host = "127.0.0.1", port = %d }]
                 start_response_delay_interval = 0s
-                """.formatted(FreePort.find(), FreePort.find(), nats.port()))
+                """.formatted(ports[0], ports[1], nats.port()))
                 .withFallback(ConfigFactory.defaultReference()).resolve());
         router = new Router(settings);
         router.start();

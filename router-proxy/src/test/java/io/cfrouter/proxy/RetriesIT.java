@@ -79,8 +79,9 @@ class RetriesIT {
     @Test
     void shouldAnswer502WhenEveryAttemptFailsBoundedByMaxAttempts() throws Exception {
         try (ProxyFixture one = new ProxyFixture(ProxySettings.defaults().withMaxAttempts(1), 0)) {
-            int dead1 = FreePort.find();
-            int dead2 = FreePort.find();
+            int[] dead = FreePort.find(2);
+            int dead1 = dead[0];
+            int dead2 = dead[1];
             one.register("app.example.com", dead1);
             one.register("app.example.com", dead2);
             HttpExchange.Response r = HttpExchange.get(one.port, "app.example.com", "/x");

@@ -261,8 +261,9 @@ class UpgradesIT {
 
     @Test
     void shouldAnswer502WhenNoTcpEndpointAccepts() {
-        router.register("tcp.example.com", FreePort.find());
-        router.register("tcp.example.com", FreePort.find());
+        for (int dead : FreePort.find(2)) {
+            router.register("tcp.example.com", dead);
+        }
         HttpExchange.Response r = HttpExchange.get(router.port, "tcp.example.com", "/", "Connection: Upgrade",
                 "Upgrade: tcp");
         assertThat(r.status()).isEqualTo(502);

@@ -41,8 +41,9 @@ final class RouterProcess implements AutoCloseable {
      */
     static RouterProcess start(int natsPort, String extraConfig) {
         Path jar = jar();
-        int proxyPort = FreePort.find();
-        int statusPort = FreePort.find();
+        int[] ports = FreePort.find(2);
+        int proxyPort = ports[0];
+        int statusPort = ports[1];
         try {
             Path config = Files.createTempFile("cf-router-reliability-", ".conf");
             Files.writeString(config, """
