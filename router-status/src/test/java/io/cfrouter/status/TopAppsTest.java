@@ -72,9 +72,8 @@ class TopAppsTest {
     }
 
     /**
-     * Runs {@code body} on {@code threads} new threads and waits for them; a thread that throws fails the test.
-     * The threads are daemons, so that one left spinning at the start line by a failed one does not outlive
-     * the test's timeout.
+     * Runs {@code body} on {@code threads} new threads and waits for them; a thread that throws fails the test
+     * with its exception: it breaks the start line, so the others leave it rather than wait for it there.
      */
     private static void onThreads(int threads, Consumer<StartLine> body) throws InterruptedException {
         StartLine start = new StartLine(threads);
@@ -86,9 +85,10 @@ class TopAppsTest {
                     body.accept(start);
                 } catch (Throwable e) {
                     failures.add(e);
+                    start.broken = true;
                 }
             });
-            thread.setDaemon(true);
+            thread.setDaemon(true); // whatever happens, none outlives the test's timeout
             started.add(thread);
             thread.start();
         }
@@ -105,15 +105,23 @@ class TopAppsTest {
     private static final class StartLine {
         private final int threads;
         private final AtomicInteger arrived = new AtomicInteger();
+        /** A thread failed: it will not come to the line again. */
+        volatile boolean broken;
 
         StartLine(int threads) {
             this.threads = threads;
         }
 
-        /** Waits until every thread has reached round {@code round} (rounds counted from 0, none skipped). */
+        /**
+         * Waits until every thread has reached round {@code round} (rounds counted from 0, none skipped); throws
+         * if a thread failed, which will not come.
+         */
         void await(int round) {
             arrived.incrementAndGet();
             for (int spins = 0; arrived.get() < (round + 1) * threads; spins++) {
+                if (broken) {
+                    throw new IllegalStateException("another thread failed");
+                }
                 if (spins > 10_000) {
                     Thread.yield(); // fewer cores than threads
                 } else {
