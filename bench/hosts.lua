@@ -1,18 +1,23 @@
--- wrk script: cycles the Host header over N names (app1.bench.test .. appN.bench.test) and prints one
--- machine-readable BENCH line at the end. Usage: wrk ... -s bench/hosts.lua <url> -- N
-local n = 1
+-- wrk script: cycles over R prepared requests, request k naming host app<(k-1) % N + 1>.bench.test with
+-- the path /?k, and prints one machine-readable BENCH line at the end.
+-- Usage: wrk ... -s bench/hosts.lua <url> -- N [R]   (R defaults to N)
+-- A load of one name gets R = N as well, so that wrk cycles over as many distinct requests (LuaJIT interns
+-- equal strings: the query makes them distinct) as the load of N names does, and its own cache misses
+-- are the same on both sides of a ratio such as router/router1name.
 local requests = {}
+local r = 1
 local i = 0
 
 function init(args)
-  n = tonumber(args[1]) or 1
-  for k = 1, n do
-    requests[k] = wrk.format("GET", "/", { Host = "app" .. k .. ".bench.test" })
+  local n = tonumber(args[1]) or 1
+  r = tonumber(args[2]) or n
+  for k = 1, r do
+    requests[k] = wrk.format("GET", "/?" .. k, { Host = "app" .. ((k - 1) % n + 1) .. ".bench.test" })
   end
 end
 
 function request()
-  i = i % n + 1
+  i = i % r + 1
   return requests[i]
 end
 
