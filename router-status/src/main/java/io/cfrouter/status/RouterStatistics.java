@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -44,9 +43,8 @@ public final class RouterStatistics implements RequestObserver {
     private static final long TICKS_PER_MINUTE = MINUTE_NANOS / TICK_NANOS;
 
     private final Ticker ticker;
-    private final int maxComponents;
     private final TrafficFigures total = new TrafficFigures(TICK_SECONDS);
-    private final ConcurrentHashMap<String, TrafficFigures> components = new ConcurrentHashMap<>();
+    private final CappedMap<TrafficFigures> components;
     private final TopApps apps;
     private final ReentrantLock tickLock = new ReentrantLock();
     private volatile long nextTickNanos;
@@ -72,7 +70,7 @@ public final class RouterStatistics implements RequestObserver {
         if (maxApps < 1) {
             throw new IllegalArgumentException("maxApps: " + maxApps + " (expected: >= 1)");
         }
-        this.maxComponents = maxComponents;
+        this.components = new CappedMap<>(maxComponents, c -> new TrafficFigures(TICK_SECONDS));
         long now = ticker.read();
         this.nextTickNanos = now + TICK_NANOS;
         this.apps = new TopApps(maxApps, now);
@@ -98,10 +96,7 @@ public final class RouterStatistics implements RequestObserver {
         total.record(status, duration, badRequest, badGateway);
         String component = record.component();
         if (component != null && !component.isEmpty()) {
-            TrafficFigures figures = components.get(component);
-            if (figures == null) {
-                figures = newComponent(component);
-            }
+            TrafficFigures figures = components.get(component); // null past the cap
             if (figures != null) {
                 figures.record(status, duration, badRequest, badGateway);
             }
@@ -151,13 +146,6 @@ public final class RouterStatistics implements RequestObserver {
         }
     }
 
-    private TrafficFigures newComponent(String component) {
-        if (components.size() >= maxComponents) {
-            return null;
-        }
-        return components.computeIfAbsent(component, c -> new TrafficFigures(TICK_SECONDS));
-    }
-
     /**
      * Advances rates and windows by the whole ticks that have passed. A request thread only tries the
      * lock, so it never waits: if another thread is ticking, that thread does the work.
@@ -177,9 +165,7 @@ public final class RouterStatistics implements RequestObserver {
             long tickTime = nextTickNanos + (elapsed - 1) * TICK_NANOS;
             nextTickNanos = tickTime + TICK_NANOS;
             total.tick(elapsed, rotations);
-            for (TrafficFigures figures : components.values()) {
-                figures.tick(elapsed, rotations);
-            }
+            components.forEach((name, figures) -> figures.tick(elapsed, rotations));
             apps.rotate(rotations, tickTime);
         } finally {
             if (!lockHeld) {

@@ -5,7 +5,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -16,7 +15,8 @@ import java.util.concurrent.atomic.LongAdder;
  * eviction work. The requests of the last sixty seconds are estimated as the current minute's count plus
  * the share of the previous minute's count that still lies within the last sixty seconds.
  *
- * <p>Cardinality is bounded: a minute tracks at most {@code maxApps} applications. Later newcomers in that
+ * <p>Cardinality is bounded: a minute tracks at most {@code maxApps} applications, exactly, however many
+ * threads admit one at the same moment (see {@link CappedMap}). Later newcomers in that
  * minute are only counted in {@link #untracked()}; a busy application arrives early in every minute, so
  * the top ten stay right unless more than {@code maxApps} applications are busy at once.
  *
@@ -31,27 +31,17 @@ final class TopApps {
 
     TopApps(int maxApps, long nowNanos) {
         this.maxApps = maxApps;
-        this.current = new Minute(nowNanos);
-        this.previous = new Minute(nowNanos);
+        this.current = new Minute(nowNanos, maxApps);
+        this.previous = new Minute(nowNanos, maxApps);
     }
 
     /** Counts one request for {@code appId}. */
     void record(String appId) {
         Minute minute = current;
         LongAdder counter = minute.counts.get(appId);
-        if (counter == null) {
-            if (minute.counts.size() >= maxApps) {
-                // The admission that filled the table may have been this application's, made by another thread
-                // since the first look: the size counts it only once its counter is in, so a second look finds
-                // it. Cheap, as the first look left the same bin in the cache.
-                counter = minute.counts.get(appId);
-                if (counter == null) {
-                    minute.untracked.increment();
-                    return;
-                }
-            } else {
-                counter = minute.counts.computeIfAbsent(appId, id -> new LongAdder());
-            }
+        if (counter == null) { // the minute's table is full without it
+            minute.untracked.increment();
+            return;
         }
         counter.increment();
     }
@@ -61,8 +51,8 @@ final class TopApps {
         if (rotations <= 0) {
             return;
         }
-        previous = rotations == 1 ? current : new Minute(nowNanos);
-        current = new Minute(nowNanos);
+        previous = rotations == 1 ? current : new Minute(nowNanos, maxApps);
+        current = new Minute(nowNanos, maxApps);
     }
 
     /** Requests not attributed to an application because the minute's table was full. */
@@ -76,12 +66,8 @@ final class TopApps {
         double elapsed = Math.min(1.0, Math.max(0, nowNanos - cur.startNanos) / (double) minuteNanos);
         double previousShare = 1.0 - elapsed;
         Map<String, Double> perMinute = new HashMap<>();
-        for (Map.Entry<String, LongAdder> e : previous.counts.entrySet()) {
-            perMinute.merge(e.getKey(), e.getValue().sum() * previousShare, Double::sum);
-        }
-        for (Map.Entry<String, LongAdder> e : cur.counts.entrySet()) {
-            perMinute.merge(e.getKey(), (double) e.getValue().sum(), Double::sum);
-        }
+        previous.counts.forEach((app, count) -> perMinute.merge(app, count.sum() * previousShare, Double::sum));
+        cur.counts.forEach((app, count) -> perMinute.merge(app, (double) count.sum(), Double::sum));
         List<Map.Entry<String, Double>> sorted = new ArrayList<>(perMinute.entrySet());
         sorted.removeIf(e -> e.getValue() < 0.5); // would show as 0 rpm
         sorted.sort(Map.Entry.<String, Double>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()));
@@ -100,11 +86,12 @@ final class TopApps {
     /** One minute's counts. */
     private static final class Minute {
         final long startNanos;
-        final ConcurrentHashMap<String, LongAdder> counts = new ConcurrentHashMap<>();
+        final CappedMap<LongAdder> counts;
         final LongAdder untracked = new LongAdder();
 
-        Minute(long startNanos) {
+        Minute(long startNanos, int maxApps) {
             this.startNanos = startNanos;
+            this.counts = new CappedMap<>(maxApps, app -> new LongAdder());
         }
     }
 }

@@ -3,12 +3,9 @@ package io.cfrouter.status;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Consumer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -31,7 +28,7 @@ class TopAppsTest {
         for (int round = 0; round < 10; round++) {
             // Room to spare: this test is about starting counts; the full table has a test of its own.
             TopApps top = new TopApps(2 * apps, 0);
-            onThreads(threads, start -> {
+            Racing.onThreads(threads, start -> {
                 start.await(0);
                 for (int a = 0; a < apps; a++) {
                     top.record("app-" + a);
@@ -58,7 +55,7 @@ class TopAppsTest {
         for (int r = 0; r < tables.length; r++) {
             tables[r] = new TopApps(1, 0);
         }
-        onThreads(threads, start -> {
+        Racing.onThreads(threads, start -> {
             for (int r = 0; r < tables.length; r++) {
                 start.await(r);
                 tables[r].record("app");
@@ -72,62 +69,31 @@ class TopAppsTest {
     }
 
     /**
-     * Runs {@code body} on {@code threads} new threads and waits for them; a thread that throws fails the test
-     * with its exception: it breaks the start line, so the others leave it rather than wait for it there.
+     * The cap holds exactly when threads admit different applications at the same moment: of two first
+     * requests racing for a table's last place, one is tracked and the other counted as untracked, never both
+     * tracked (as a size check before admitting would let them be). Several thousand rounds, as in the test
+     * above.
      */
-    private static void onThreads(int threads, Consumer<StartLine> body) throws InterruptedException {
-        StartLine start = new StartLine(threads);
-        List<Throwable> failures = new CopyOnWriteArrayList<>();
-        List<Thread> started = new ArrayList<>();
-        for (int t = 0; t < threads; t++) {
-            Thread thread = new Thread(() -> {
-                try {
-                    body.accept(start);
-                } catch (Throwable e) {
-                    failures.add(e);
-                    start.broken = true;
-                }
-            });
-            thread.setDaemon(true); // whatever happens, none outlives the test's timeout
-            started.add(thread);
-            thread.start();
+    @Test
+    @Timeout(60)
+    void shouldTrackNoMoreApplicationsThanTheCapWhenThreadsAdmitDifferentOnesTogether() throws InterruptedException {
+        int threads = 2;
+        TopApps[] tables = new TopApps[5_000];
+        for (int r = 0; r < tables.length; r++) {
+            tables[r] = new TopApps(1, 0);
         }
-        for (Thread thread : started) {
-            thread.join();
-        }
-        assertThat(failures).isEmpty();
-    }
-
-    /**
-     * A start line the threads spin at, round after round, so that they leave it within nanoseconds of each
-     * other (threads woken from a blocking latch or barrier leave it microseconds apart).
-     */
-    private static final class StartLine {
-        private final int threads;
-        private final AtomicInteger arrived = new AtomicInteger();
-        /** A thread failed: it will not come to the line again. */
-        volatile boolean broken;
-
-        StartLine(int threads) {
-            this.threads = threads;
-        }
-
-        /**
-         * Waits until every thread has reached round {@code round} (rounds counted from 0, none skipped); throws
-         * if a thread failed, which will not come.
-         */
-        void await(int round) {
-            arrived.incrementAndGet();
-            for (int spins = 0; arrived.get() < (round + 1) * threads; spins++) {
-                if (broken) {
-                    throw new IllegalStateException("another thread failed");
-                }
-                if (spins > 10_000) {
-                    Thread.yield(); // fewer cores than threads
-                } else {
-                    Thread.onSpinWait();
-                }
+        AtomicInteger next = new AtomicInteger();
+        Racing.onThreads(threads, start -> {
+            String app = "app-" + next.getAndIncrement();
+            for (int r = 0; r < tables.length; r++) {
+                start.await(r);
+                tables[r].record(app);
             }
+        });
+        for (TopApps table : tables) {
+            assertThat(table.top(Integer.MAX_VALUE, 0, MINUTE_NANOS)).extracting(app -> app.get("rpm"))
+                    .containsExactly(1L);
+            assertThat(table.untracked()).isEqualTo(threads - 1);
         }
     }
 }
