@@ -46,7 +46,20 @@ final class CappedMap<V> {
         }
         // Under the bin's lock: a thread admitting the same name waits and gets this value; another name past
         // the cap gets no slot (null: no mapping is made).
-        return map.computeIfAbsent(name, n -> claim() ? make.apply(n) : null);
+        return map.computeIfAbsent(name, this::admit);
+    }
+
+    /** The value of the new name {@code name} if a slot is left, else null; a value not made frees its slot. */
+    private V admit(String name) {
+        if (!claim()) {
+            return null;
+        }
+        try {
+            return make.apply(name);
+        } catch (RuntimeException | Error e) {
+            admitted.decrementAndGet();
+            throw e;
+        }
     }
 
     /** Takes one of the {@code max} slots if one is left. */

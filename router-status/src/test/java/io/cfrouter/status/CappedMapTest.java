@@ -31,6 +31,20 @@ class CappedMapTest {
     }
 
     @Test
+    void shouldFreeTheSlotOfAValueThatCouldNotBeMade() {
+        CappedMap<String> map = new CappedMap<>(1, name -> {
+            if (name.equals("bad")) {
+                throw new IllegalStateException("cannot make " + name);
+            }
+            return name;
+        });
+
+        assertThatThrownBy(() -> map.get("bad")).isInstanceOf(IllegalStateException.class);
+        assertThat(map.get("good")).isEqualTo("good");
+        assertThat(map.size()).isEqualTo(1);
+    }
+
+    @Test
     void shouldHoldNothingWithACapOfZero() {
         CappedMap<String> map = new CappedMap<>(0, name -> name);
 
