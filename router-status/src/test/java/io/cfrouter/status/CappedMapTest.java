@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Timeout;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -67,30 +68,12 @@ class CappedMapTest {
     @Test
     @Timeout(60)
     void shouldAdmitExactlyTheCapWhenThreadsAddDifferentNamesTogether() throws InterruptedException {
-        int threads = 2;
-        int rounds = 5_000;
-        @SuppressWarnings("unchecked")
-        CappedMap<String>[] maps = new CappedMap[rounds];
-        for (int r = 0; r < rounds; r++) {
-            maps[r] = new CappedMap<>(1, name -> name);
-        }
-        AtomicInteger[] admitted = new AtomicInteger[rounds];
-        for (int r = 0; r < rounds; r++) {
-            admitted[r] = new AtomicInteger();
-        }
-        AtomicInteger next = new AtomicInteger();
-        Racing.onThreads(threads, start -> {
-            String name = "name-" + next.getAndIncrement();
-            for (int r = 0; r < rounds; r++) {
-                start.await(r);
-                if (maps[r].get(name) != null) {
-                    admitted[r].incrementAndGet();
-                }
-            }
-        });
-        for (int r = 0; r < rounds; r++) {
+        CappedMap<Object>[] maps = mapsOfOne(5_000, name -> name);
+        Object[][] got = new Object[2][maps.length];
+        Racing.eachRound(2, maps.length, (thread, r) -> got[thread][r] = maps[r].get("name-" + thread));
+        for (int r = 0; r < maps.length; r++) {
             assertThat(maps[r].size()).as("round %d", r).isEqualTo(1);
-            assertThat(admitted[r]).as("round %d", r).hasValue(1);
+            assertThat(got[0][r] == null).as("round %d: one admitted", r).isNotEqualTo(got[1][r] == null);
         }
     }
 
@@ -101,29 +84,26 @@ class CappedMapTest {
     @Test
     @Timeout(60)
     void shouldGiveThreadsThatAddTheSameNameTogetherTheOneValue() throws InterruptedException {
-        int threads = 2;
-        int rounds = 5_000;
         AtomicInteger made = new AtomicInteger();
-        @SuppressWarnings("unchecked")
-        CappedMap<Object>[] maps = new CappedMap[rounds];
-        for (int r = 0; r < rounds; r++) {
-            maps[r] = new CappedMap<>(1, name -> {
-                made.incrementAndGet();
-                return new Object();
-            });
-        }
-        Object[][] got = new Object[threads][rounds];
-        AtomicInteger next = new AtomicInteger();
-        Racing.onThreads(threads, start -> {
-            int me = next.getAndIncrement();
-            for (int r = 0; r < rounds; r++) {
-                start.await(r);
-                got[me][r] = maps[r].get("name");
-            }
+        CappedMap<Object>[] maps = mapsOfOne(5_000, name -> {
+            made.incrementAndGet();
+            return new Object();
         });
-        assertThat(made).hasValue(rounds);
-        for (int r = 0; r < rounds; r++) {
+        Object[][] got = new Object[2][maps.length];
+        Racing.eachRound(2, maps.length, (thread, r) -> got[thread][r] = maps[r].get("name"));
+        assertThat(made).hasValue(maps.length);
+        for (int r = 0; r < maps.length; r++) {
             assertThat(got[0][r]).as("round %d", r).isNotNull().isSameAs(got[1][r]);
         }
+    }
+
+    /** {@code n} maps with room for one name each: a race's outcome per map. */
+    @SuppressWarnings("unchecked")
+    private static CappedMap<Object>[] mapsOfOne(int n, Function<String, Object> make) {
+        CappedMap<Object>[] maps = new CappedMap[n];
+        for (int i = 0; i < n; i++) {
+            maps[i] = new CappedMap<>(1, make);
+        }
+        return maps;
     }
 }

@@ -14,6 +14,26 @@ final class Racing {
     private Racing() {
     }
 
+    /** What a thread does in a round of {@link #eachRound}: thread numbers from 0, rounds from 0. */
+    interface Round {
+        void run(int thread, int round);
+    }
+
+    /**
+     * Runs {@code rounds} rounds on {@code threads} new threads: in each, every thread leaves the start line at
+     * the same moment and runs {@code body} once. Fails the test as {@link #onThreads} does.
+     */
+    static void eachRound(int threads, int rounds, Round body) throws InterruptedException {
+        AtomicInteger next = new AtomicInteger();
+        onThreads(threads, start -> {
+            int thread = next.getAndIncrement();
+            for (int r = 0; r < rounds; r++) {
+                start.await(r);
+                body.run(thread, r);
+            }
+        });
+    }
+
     /**
      * Runs {@code body} on {@code threads} new threads and waits for them; a thread that throws fails the test
      * with its exception: it breaks the start line, so the others leave it rather than wait for it there.

@@ -5,7 +5,6 @@ import org.junit.jupiter.api.Timeout;
 
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -51,16 +50,8 @@ class TopAppsTest {
     @Timeout(60)
     void shouldCountARequestThatRacesTheAdmissionThatFillsTheTable() throws InterruptedException {
         int threads = 2;
-        TopApps[] tables = new TopApps[5_000];
-        for (int r = 0; r < tables.length; r++) {
-            tables[r] = new TopApps(1, 0);
-        }
-        Racing.onThreads(threads, start -> {
-            for (int r = 0; r < tables.length; r++) {
-                start.await(r);
-                tables[r].record("app");
-            }
-        });
+        TopApps[] tables = tablesOfOne(5_000);
+        Racing.eachRound(threads, tables.length, (thread, r) -> tables[r].record("app"));
         for (TopApps table : tables) {
             assertThat(table.top(1, 0, MINUTE_NANOS)).extracting(app -> app.get("rpm"))
                     .containsExactly((long) threads);
@@ -78,22 +69,21 @@ class TopAppsTest {
     @Timeout(60)
     void shouldTrackNoMoreApplicationsThanTheCapWhenThreadsAdmitDifferentOnesTogether() throws InterruptedException {
         int threads = 2;
-        TopApps[] tables = new TopApps[5_000];
-        for (int r = 0; r < tables.length; r++) {
-            tables[r] = new TopApps(1, 0);
-        }
-        AtomicInteger next = new AtomicInteger();
-        Racing.onThreads(threads, start -> {
-            String app = "app-" + next.getAndIncrement();
-            for (int r = 0; r < tables.length; r++) {
-                start.await(r);
-                tables[r].record(app);
-            }
-        });
+        TopApps[] tables = tablesOfOne(5_000);
+        Racing.eachRound(threads, tables.length, (thread, r) -> tables[r].record("app-" + thread));
         for (TopApps table : tables) {
             assertThat(table.top(Integer.MAX_VALUE, 0, MINUTE_NANOS)).extracting(app -> app.get("rpm"))
                     .containsExactly(1L);
             assertThat(table.untracked()).isEqualTo(threads - 1);
         }
+    }
+
+    /** {@code n} tables with room for one application each: a race's outcome per table. */
+    private static TopApps[] tablesOfOne(int n) {
+        TopApps[] tables = new TopApps[n];
+        for (int i = 0; i < n; i++) {
+            tables[i] = new TopApps(1, 0);
+        }
+        return tables;
     }
 }
